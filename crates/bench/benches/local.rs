@@ -1,1 +1,119 @@
-fn main() {}
+//! `contexture_local::Local` against `thread_local::ThreadLocal` and std's `thread_local!`,
+//! measured side by side in one run. `cargo xtask bench local` prints the ratios.
+
+use std::cell::Cell;
+use std::hint::black_box;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use contexture_local::Local;
+use criterion::{criterion_group, criterion_main, Criterion};
+use thread_local::ThreadLocal;
+
+/// `get` of a value that is present on this thread: the hot path.
+fn get_present(c: &mut Criterion) {
+    let mut group = c.benchmark_group("local get (present)");
+    let ours: Local<Cell<u64>> = Local::new();
+    ours.get_or(|| Cell::new(1));
+    group.bench_function("contexture", |b| {
+        b.iter(|| black_box(&ours).get().map(Cell::get))
+    });
+    let anchor: ThreadLocal<Cell<u64>> = ThreadLocal::new();
+    anchor.get_or(|| Cell::new(1));
+    group.bench_function("thread_local", |b| {
+        b.iter(|| black_box(&anchor).get().map(Cell::get))
+    });
+    thread_local! {
+        static STD: Cell<u64> = const { Cell::new(1) };
+    }
+    group.bench_function("std_thread_local", |b| {
+        b.iter(|| STD.with(|v| black_box(v.get())))
+    });
+    group.finish();
+}
+
+/// Times one closure run on a fresh thread per iteration, excluding spawn and join.
+fn on_fresh_threads(iters: u64, f: impl Fn() + Send + Sync + Copy + 'static) -> Duration {
+    (0..iters)
+        .map(|_| {
+            thread::spawn(move || {
+                let start = Instant::now();
+                f();
+                start.elapsed()
+            })
+            .join()
+            .unwrap()
+        })
+        .sum()
+}
+
+/// First access on a new thread: id allocation, slot allocation and registration.
+fn first_access(c: &mut Criterion) {
+    static OURS: Local<u64> = Local::new();
+    static ANCHOR: std::sync::OnceLock<ThreadLocal<u64>> = std::sync::OnceLock::new();
+    let mut group = c.benchmark_group("local first access on a thread");
+    group.bench_function("contexture", |b| {
+        b.iter_custom(|iters| {
+            on_fresh_threads(iters, || {
+                black_box(OURS.get_or(|| 1));
+            })
+        })
+    });
+    group.bench_function("thread_local", |b| {
+        b.iter_custom(|iters| {
+            on_fresh_threads(iters, || {
+                black_box(ANCHOR.get_or_init(ThreadLocal::new).get_or(|| 1));
+            })
+        })
+    });
+    group.finish();
+}
+
+/// Creating a `Local`, storing this thread's value, and dropping it all.
+fn new_store_drop(c: &mut Criterion) {
+    let mut group = c.benchmark_group("local new+store+drop");
+    group.bench_function("contexture", |b| {
+        b.iter(|| {
+            let local: Local<u64> = Local::new();
+            black_box(local.get_or(|| 1));
+        })
+    });
+    group.bench_function("thread_local", |b| {
+        b.iter(|| {
+            let local: ThreadLocal<u64> = ThreadLocal::new();
+            black_box(local.get_or(|| 1));
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("local new+drop (empty)");
+    group.bench_function("contexture", |b| {
+        b.iter(|| black_box(Local::<u64>::new()))
+    });
+    group.bench_function("thread_local", |b| {
+        b.iter(|| black_box(ThreadLocal::<u64>::new()))
+    });
+    group.finish();
+}
+
+/// Thread churn: spawn a thread, touch the storage, join (which includes our exit cleanup).
+fn churn(c: &mut Criterion) {
+    static OURS: Local<u64> = Local::new();
+    let mut group = c.benchmark_group("local spawn+touch+join");
+    group.bench_function("contexture", |b| {
+        b.iter(|| {
+            thread::spawn(|| {
+                black_box(OURS.get_or(|| 1));
+            })
+            .join()
+            .unwrap()
+        })
+    });
+    group.bench_function("no_local", |b| {
+        b.iter(|| thread::spawn(|| black_box(1u64)).join().unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, get_present, first_access, new_store_drop, churn);
+criterion_main!(benches);
