@@ -87,9 +87,7 @@ fn new_store_drop(c: &mut Criterion) {
     group.finish();
 
     let mut group = c.benchmark_group("local new+drop (empty)");
-    group.bench_function("contexture", |b| {
-        b.iter(|| black_box(Local::<u64>::new()))
-    });
+    group.bench_function("contexture", |b| b.iter(|| black_box(Local::<u64>::new())));
     group.bench_function("thread_local", |b| {
         b.iter(|| black_box(ThreadLocal::<u64>::new()))
     });

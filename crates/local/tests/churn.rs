@@ -35,7 +35,11 @@ fn hundred_thousand_short_lived_threads_keep_storage_bounded() {
             handle.join().unwrap();
         }
     }
-    assert_eq!(drops.load(Ordering::Relaxed), threads, "every thread's value dropped");
+    assert_eq!(
+        drops.load(Ordering::Relaxed),
+        threads,
+        "every thread's value dropped"
+    );
     // Peak live threads here: main + the test harness + AT_ONCE workers. Ids are reused, so
     // the high-water mark of ids, and with it the allocated slots, stays near that.
     let ids = contexture_local::__thread_ids_high_water();

@@ -49,7 +49,10 @@ pub(crate) fn thread_isolation() {
     let in_func1 = thread::spawn(|| show("in func1 (never initialised)"))
         .join()
         .unwrap();
-    check(in_func1.is_none(), "a thread that never set the Local sees nothing");
+    check(
+        in_func1.is_none(),
+        "a thread that never set the Local sees nothing",
+    );
 
     let in_func2 = thread::spawn(|| {
         CONTEXT.set(Context {

@@ -33,7 +33,10 @@ fn main() -> std::process::ExitCode {
     local::thread_isolation();
     local::cleanup();
 
-    let (checked, failed) = (CHECKED.load(Ordering::SeqCst), FAILED.load(Ordering::SeqCst));
+    let (checked, failed) = (
+        CHECKED.load(Ordering::SeqCst),
+        FAILED.load(Ordering::SeqCst),
+    );
     println!();
     println!("tour: {} passed, {failed} failed", checked - failed);
     if failed == 0 {

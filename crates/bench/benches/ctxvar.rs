@@ -1,0 +1,3 @@
+//! Placeholder until the ctxvar benchmarks land.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! Placeholder until the sync benchmarks land.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Context variables (placeholder until the crate lands).

@@ -1,0 +1,1 @@
+//! Python threading primitives (placeholder until the crate lands).
