@@ -77,7 +77,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         let selected = options
             .only
             .as_ref()
-            .map_or(true, |only| only.iter().any(|step| step == name));
+            .is_none_or(|only| only.iter().any(|step| step == name));
         if !selected {
             records.push(Record {
                 name,

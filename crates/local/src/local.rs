@@ -290,8 +290,8 @@ impl<T: Send + 'static, F> Local<T, F> {
     /// `Local` on this thread), the value already there wins and `value` is dropped, so
     /// that no reference handed out earlier is invalidated.
     pub(crate) fn insert(&self, value: T) -> &T {
-        let thread = registry::current();
         let mut locked = registry::lock();
+        let thread = registry::current(&mut locked);
         let entry_ptr = self.entry_or_alloc(thread);
         // SAFETY: slots live as long as `self`.
         let entry = unsafe { &*entry_ptr };
@@ -368,6 +368,10 @@ impl<T: Send + 'static, F> Local<T, F> {
     /// Moves every value out (unregistering it), for `clear`, `into_iter` and `drop`.
     fn take_all(&mut self) -> Vec<T> {
         let mut values = Vec::new();
+        // Relaxed: `&mut self` orders every earlier store to the bucket pointers before us.
+        if self.buckets.iter().all(|b| b.load(Ordering::Relaxed).is_null()) {
+            return values; // never used: no need for the lock
+        }
         let mut registry = registry::lock();
         for (bucket, slot) in self.buckets.iter().enumerate() {
             let base = slot.load(Ordering::Acquire);

@@ -260,17 +260,18 @@ pub(crate) fn current_if_registered() -> Option<Thread> {
     THREAD.try_with(Cell::get).ok().flatten()
 }
 
-/// This thread's coordinates, allocating an id and arming the exit cleanup on first use.
-pub(crate) fn current() -> Thread {
+/// This thread's coordinates, allocating an id (under the lock the caller holds) and arming
+/// the exit cleanup on first use.
+pub(crate) fn current(registry: &mut Registry) -> Thread {
     match current_if_registered() {
         Some(thread) => thread,
-        None => register_current(),
+        None => register_current(registry),
     }
 }
 
 #[cold]
-fn register_current() -> Thread {
-    let thread = Thread::new(lock().alloc_id());
+fn register_current(registry: &mut Registry) -> Thread {
+    let thread = Thread::new(registry.alloc_id());
     // `THREAD` has no destructor, so it is accessible even during teardown.
     let _ = THREAD.try_with(|t| t.set(Some(thread)));
     // During teardown, after our guard already ran, this fails: then no cleanup will run for
