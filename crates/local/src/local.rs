@@ -369,7 +369,11 @@ impl<T: Send + 'static, F> Local<T, F> {
     fn take_all(&mut self) -> Vec<T> {
         let mut values = Vec::new();
         // Relaxed: `&mut self` orders every earlier store to the bucket pointers before us.
-        if self.buckets.iter().all(|b| b.load(Ordering::Relaxed).is_null()) {
+        if self
+            .buckets
+            .iter()
+            .all(|b| b.load(Ordering::Relaxed).is_null())
+        {
             return values; // never used: no need for the lock
         }
         let mut registry = registry::lock();
