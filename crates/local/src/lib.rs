@@ -94,8 +94,19 @@
 //!
 //! # Performance
 //!
-//! Measured with `cargo xtask bench` (criterion, same process, same run) on the 2-core CI
-//! machine; see `docs/architecture.md` and the crate README for the latest table.
+//! `cargo xtask bench local` (criterion; ours and the anchors in the same process and run;
+//! 2-core CI-class machine, 2026-11-25):
+//!
+//! | operation | `Local` | anchor | ratio | target |
+//! |---|---:|---|---:|---|
+//! | `get`, value present | 1.47 ns | `thread_local::ThreadLocal::get` 2.03 ns | **0.73×** | ≤ 1.0× |
+//! | `get`, value present | 1.47 ns | std `thread_local!` `with` 0.57 ns | 2.6× | — (per-static, not per-object) |
+//! | first access on a new thread | 204 ns | `ThreadLocal::get_or` 102 ns | 2.0× | — (once per thread; id + registration) |
+//! | `new` + store + drop | 105 ns | `ThreadLocal` 40 ns | 2.7× | — (two registry lock round trips) |
+//! | `new` + drop, never used | 218 ns | `ThreadLocal` 216 ns | 1.01× | — |
+//! | spawn + touch + join | 57.5 µs | same loop without a `Local` 53.4 µs | **1.08×** | ≤ 1.1× |
+//!
+//! The last row includes the exit cleanup that `thread_local` does not do at all.
 //!
 //! # Cargo features
 //!
