@@ -1,0 +1,92 @@
+//! The pool's error types: one per operation family, each handing back what it refused.
+
+use std::any::Any;
+use std::fmt;
+
+/// Why a job has no result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskError {
+    /// The job panicked; the message of the panic (the worker survived).
+    #[error("the job panicked: {0}")]
+    Panicked(String),
+    /// The job was cancelled before it started.
+    #[error("the job was cancelled")]
+    Cancelled,
+    /// The pool broke (an initialiser failed) before the job could run.
+    #[error("the pool is broken: {0}")]
+    BrokenPool(String),
+    /// A timed wait gave up; the outcome is kept for a later call.
+    #[error("timed out waiting for the job")]
+    Timeout,
+    /// The outcome was already taken by an earlier call.
+    #[error("the job's outcome was already taken")]
+    AlreadyTaken,
+    /// The pool was shut down before the job could be submitted (from `map`).
+    #[error("the pool was shut down before the job was submitted")]
+    ShutDown,
+}
+
+/// `submit` refused the job; the closure comes back inside.
+#[derive(thiserror::Error)]
+pub enum SubmitError<F> {
+    /// The pool was shut down.
+    #[error("the pool is shut down")]
+    ShutDown(F),
+    /// The pool is broken (an initialiser failed).
+    #[error("the pool is broken: {1}")]
+    Broken(F, String),
+    /// The bounded queue is full (only from `try_submit`).
+    #[error("the pool's queue is full")]
+    Full(F),
+}
+
+impl<F> SubmitError<F> {
+    /// The closure that was not submitted.
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::new();
+    /// pool.shutdown(true, false);
+    /// let job = pool.submit(|| 1).unwrap_err().into_inner();
+    /// assert_eq!(job(), 1);
+    /// ```
+    pub fn into_inner(self) -> F {
+        match self {
+            SubmitError::ShutDown(f) | SubmitError::Broken(f, _) | SubmitError::Full(f) => f,
+        }
+    }
+}
+
+impl<F> fmt::Debug for SubmitError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubmitError::ShutDown(_) => f.write_str("ShutDown(..)"),
+            SubmitError::Broken(_, why) => write!(f, "Broken(.., {why:?})"),
+            SubmitError::Full(_) => f.write_str("Full(..)"),
+        }
+    }
+}
+
+/// The pool could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// `max_workers(0)`.
+    #[error("max_workers must be at least 1")]
+    ZeroWorkers,
+}
+
+/// A done callback that ran at once (the job had already ended) panicked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a done callback panicked: {0}")]
+pub struct CallbackPanicked(pub String);
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}

@@ -1,0 +1,73 @@
+//! A `concurrent.futures`-style thread pool whose jobs run inside a copy of the submitter's
+//! context.
+//!
+//! # Items
+//!
+//! - [`ThreadPool`] ([`ThreadPool::builder`] → [`Builder`]): [`submit`](ThreadPool::submit),
+//!   [`try_submit`](ThreadPool::try_submit), [`map`](ThreadPool::map) /
+//!   [`map_timeout`](ThreadPool::map_timeout) ([`Map`]), [`shutdown`](ThreadPool::shutdown).
+//! - [`Handle<T>`]: [`result`](Handle::result), [`result_timeout`](Handle::result_timeout),
+//!   [`wait_timeout`](Handle::wait_timeout), [`cancel`](Handle::cancel),
+//!   [`cancelled`](Handle::cancelled), [`running`](Handle::running), [`done`](Handle::done),
+//!   [`add_done_callback`](Handle::add_done_callback), and `.await` ([`Future`]).
+//! - Many handles: [`as_completed`] ([`AsCompleted`]), [`wait`] with [`ReturnWhen`].
+//! - Errors: [`SubmitError`] (hands the closure back), [`TaskError`], [`BuildError`],
+//!   [`CallbackPanicked`].
+//!
+//! # Example
+//!
+//! ```
+//! use contexture_pool::{as_completed, ThreadPool};
+//!
+//! let pool = ThreadPool::builder().max_workers(4).build().unwrap();
+//! let urls = ["a.example", "b.example", "c.example"];
+//! let handles: Vec<_> = urls
+//!     .iter()
+//!     .map(|&url| pool.submit(move || format!("fetched {url}")).unwrap())
+//!     .collect();
+//! for handle in as_completed(&handles, None) {
+//!     let handle = handle.unwrap();
+//!     assert!(handle.done());
+//! }
+//! let pages: Vec<String> = handles.into_iter().map(|h| h.result().unwrap()).collect();
+//! assert_eq!(pages[0], "fetched a.example");
+//! ```
+//!
+//! # How it works
+//!
+//! Jobs go through an unbounded `crossbeam-channel` (a bound, when set, is a count of free
+//! places under the pool lock, so `submit` can wait for room and `shutdown` can wake it).
+//! Workers start on demand: `submit` first claims an idle worker (a counter that workers
+//! increment when they go back to waiting, Python's `_idle_semaphore`) and starts a new worker
+//! only when none is idle and fewer than `max_workers` exist. Shutdown drops a stop channel
+//! that every worker `select`s on; a stopped worker runs what is still queued, then exits.
+//! A panicking job is caught (`catch_unwind`) and becomes [`TaskError::Panicked`]; the
+//! worker goes on. No user code (jobs, callbacks) runs under the pool lock.
+//!
+//! # Differences from Python
+//!
+//! - Each job runs in **its own** copy of the submitter's context, taken at `submit`: a set
+//!   made inside a job never leaks into the next job on the same worker (in Python it does,
+//!   since the worker's context carries over between jobs).
+//! - The outcome is taken by value ([`Handle::result`]); a timed wait keeps it for later.
+//! - Done callbacks run before waiters are released (a job is "done" once its callbacks ran).
+//! - `map` yields `Result`s: one failed item does not end the iteration.
+//!
+//! # Cargo features
+//!
+//! None.
+
+#![warn(missing_docs)]
+
+mod context;
+mod error;
+mod map;
+mod pool;
+mod task;
+mod wait;
+
+pub use error::{BuildError, CallbackPanicked, SubmitError, TaskError};
+pub use map::Map;
+pub use pool::{Builder, ThreadPool};
+pub use task::Handle;
+pub use wait::{as_completed, wait, AsCompleted, ReturnWhen};

@@ -1,0 +1,535 @@
+//! `ThreadPool` and its builder: on-demand workers, the job queue (optionally bounded),
+//! submission, the initializer that can break the pool, and shutdown.
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::context::Captured;
+use crate::error::{panic_message, BuildError, SubmitError, TaskError};
+use crate::task::{Handle, Task};
+
+/// Numbers pools for their default thread-name prefix.
+static POOLS: AtomicUsize = AtomicUsize::new(0);
+
+type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// A queued job, type-erased.
+trait Runnable: Send + Sync {
+    /// Runs the job unless it was cancelled.
+    fn run(&self);
+    /// Ends a job that has not started with `error` (shutdown, broken pool).
+    fn fail(&self, error: TaskError);
+}
+
+/// The job as submitted: the closure (taken when it runs, or handed back), the captured
+/// context, and the task the handle watches.
+struct Job<F, T> {
+    f: Mutex<Option<F>>,
+    context: Captured,
+    task: Arc<Task<T>>,
+}
+
+impl<F, T> Job<F, T> {
+    fn take(&self) -> Option<F> {
+        self.f.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
+impl<F, T> Runnable for Job<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn run(&self) {
+        if !self.task.start() {
+            return; // cancelled while queued
+        }
+        let Some(f) = self.take() else { return };
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.context.run(f)))
+            .map_err(|payload| TaskError::Panicked(panic_message(payload.as_ref())));
+        self.task.finish(outcome);
+    }
+
+    fn fail(&self, error: TaskError) {
+        if self.task.cancel_with(error) {
+            drop(self.take());
+        }
+    }
+}
+
+/// Settings chosen with [`Builder`].
+struct Config {
+    max_workers: usize,
+    prefix: String,
+    initializer: Option<Initializer>,
+    propagate_context: bool,
+    stack_size: Option<usize>,
+    queue_bound: Option<usize>,
+}
+
+struct PoolState {
+    workers: Vec<JoinHandle<()>>,
+    shutdown: bool,
+    broken: Option<String>,
+    /// Dropped at shutdown: every worker's `select` then sees the stop.
+    stop: Option<Sender<()>>,
+    /// Free places in a bounded queue.
+    room: usize,
+}
+
+struct Shared {
+    jobs_tx: Sender<Arc<dyn Runnable>>,
+    jobs_rx: Receiver<Arc<dyn Runnable>>,
+    stop_rx: Receiver<()>,
+    state: Mutex<PoolState>,
+    /// Signalled when room frees up in a bounded queue, and at shutdown.
+    room_freed: Condvar,
+    /// Idle workers that nobody has claimed yet (Python's `_idle_semaphore`).
+    idle: AtomicUsize,
+    config: Config,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        // No user code runs under this lock.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Claims an idle worker for a new job, if there is one.
+    fn claim_idle(&self) -> bool {
+        self.idle
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Returns one place to a bounded queue.
+    fn free_room(&self) {
+        if self.config.queue_bound.is_some() {
+            self.lock().room += 1;
+            self.room_freed.notify_one();
+        }
+    }
+}
+
+/// Configures a [`ThreadPool`].
+///
+/// ```
+/// use contexture_pool::ThreadPool;
+/// let pool = ThreadPool::builder()
+///     .max_workers(2)
+///     .thread_name_prefix("fetch")
+///     .queue_bound(100)
+///     .build()
+///     .unwrap();
+/// let name = pool.submit(|| std::thread::current().name().map(str::to_owned)).unwrap();
+/// assert_eq!(name.result().unwrap().as_deref(), Some("fetch_0"));
+/// ```
+pub struct Builder {
+    max_workers: Option<usize>,
+    prefix: Option<String>,
+    initializer: Option<Initializer>,
+    propagate_context: bool,
+    stack_size: Option<usize>,
+    queue_bound: Option<usize>,
+}
+
+impl Builder {
+    /// The most workers the pool starts (default `min(32, cpus + 4)`, Python's default).
+    pub fn max_workers(mut self, n: usize) -> Builder {
+        self.max_workers = Some(n);
+        self
+    }
+
+    /// Workers are named `{prefix}_{n}` (default `contexture-pool-{pool number}`).
+    pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Builder {
+        self.prefix = Some(prefix.into());
+        self
+    }
+
+    /// Runs once at the start of each worker. If it returns `Err` or panics, the pool breaks:
+    /// pending jobs fail with [`TaskError::BrokenPool`] and later submits are refused.
+    ///
+    /// ```
+    /// use contexture_pool::{SubmitError, TaskError, ThreadPool};
+    /// let pool = ThreadPool::builder()
+    ///     .initializer(|| Err("no database".to_string()))
+    ///     .build()
+    ///     .unwrap();
+    /// let h = pool.submit(|| 1).unwrap();
+    /// assert_eq!(h.result(), Err(TaskError::BrokenPool("no database".into())));
+    /// assert!(matches!(pool.submit(|| 2), Err(SubmitError::Broken(..))));
+    /// ```
+    pub fn initializer(
+        mut self,
+        init: impl Fn() -> Result<(), String> + Send + Sync + 'static,
+    ) -> Builder {
+        self.initializer = Some(Arc::new(init));
+        self
+    }
+
+    /// Whether each job runs in a copy of the submitter's context (default `true`).
+    pub fn propagate_context(mut self, on: bool) -> Builder {
+        self.propagate_context = on;
+        self
+    }
+
+    /// Stack size of each worker, in bytes (default: std's).
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Bounds the queue of jobs not yet started: `submit` then waits for room and
+    /// `try_submit` hands the closure back when full (backpressure). Default: unbounded.
+    pub fn queue_bound(mut self, jobs: usize) -> Builder {
+        self.queue_bound = Some(jobs);
+        self
+    }
+
+    /// Builds the pool. No worker starts before the first job.
+    pub fn build(self) -> Result<ThreadPool, BuildError> {
+        match self.max_workers.unwrap_or_else(default_max_workers) {
+            0 => Err(BuildError::ZeroWorkers),
+            max_workers => Ok(self.build_with(max_workers)),
+        }
+    }
+
+    fn build_with(self, max_workers: usize) -> ThreadPool {
+        let prefix = self.prefix.unwrap_or_else(|| {
+            format!("contexture-pool-{}", POOLS.fetch_add(1, Ordering::Relaxed))
+        });
+        let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded();
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded(0);
+        ThreadPool {
+            shared: Arc::new(Shared {
+                jobs_tx,
+                jobs_rx,
+                stop_rx,
+                state: Mutex::new(PoolState {
+                    workers: Vec::new(),
+                    shutdown: false,
+                    broken: None,
+                    stop: Some(stop_tx),
+                    room: self.queue_bound.unwrap_or(usize::MAX),
+                }),
+                room_freed: Condvar::new(),
+                idle: AtomicUsize::new(0),
+                config: Config {
+                    max_workers,
+                    prefix,
+                    initializer: self.initializer,
+                    propagate_context: self.propagate_context,
+                    stack_size: self.stack_size,
+                    queue_bound: self.queue_bound,
+                },
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("max_workers", &self.max_workers)
+            .field("thread_name_prefix", &self.prefix)
+            .field("initializer", &self.initializer.is_some())
+            .field("propagate_context", &self.propagate_context)
+            .field("stack_size", &self.stack_size)
+            .field("queue_bound", &self.queue_bound)
+            .finish()
+    }
+}
+
+/// Python's default: `min(32, cpus + 4)`.
+fn default_max_workers() -> usize {
+    let cpus = thread::available_parallelism().map_or(1, |n| n.get());
+    (cpus + 4).min(32)
+}
+
+/// A pool of worker threads that runs submitted closures and hands back a [`Handle`] for
+/// each (Python's `concurrent.futures.ThreadPoolExecutor`).
+///
+/// Workers start on demand, up to `max_workers`; an idle worker is reused before a new one
+/// starts. Each job runs inside a copy of the submitter's context, taken at `submit`.
+/// Dropping the pool is `shutdown(true, false)`: queued jobs still run, then the workers are
+/// joined (their thread-locals, including `contexture::local` values, are dropped by then).
+///
+/// ```
+/// use contexture_pool::ThreadPool;
+/// let pool = ThreadPool::new();
+/// let handles: Vec<_> = (1..=3).map(|n| pool.submit(move || n * n).unwrap()).collect();
+/// let squares: Vec<i32> = handles.into_iter().map(|h| h.result().unwrap()).collect();
+/// assert_eq!(squares, [1, 4, 9]);
+/// ```
+pub struct ThreadPool {
+    shared: Arc<Shared>,
+}
+
+impl Default for ThreadPool {
+    fn default() -> ThreadPool {
+        ThreadPool::new()
+    }
+}
+
+impl ThreadPool {
+    /// A pool with the default settings.
+    pub fn new() -> ThreadPool {
+        ThreadPool::builder().build_with(default_max_workers())
+    }
+
+    /// Starts configuring a pool.
+    pub fn builder() -> Builder {
+        Builder {
+            max_workers: None,
+            prefix: None,
+            initializer: None,
+            propagate_context: true,
+            stack_size: None,
+            queue_bound: None,
+        }
+    }
+
+    /// The most workers this pool starts.
+    pub fn max_workers(&self) -> usize {
+        self.shared.config.max_workers
+    }
+
+    /// Workers started so far (and not yet joined).
+    pub fn workers(&self) -> usize {
+        self.shared.lock().workers.len()
+    }
+
+    /// Queues `f`; waits for room when the queue is bounded and full. Refused, with `f` handed
+    /// back, after shutdown or when the pool is broken.
+    pub fn submit<F, T>(&self, f: F) -> Result<Handle<T>, SubmitError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit_inner(f, true)
+    }
+
+    /// Like [`submit`](ThreadPool::submit), but hands `f` back in [`SubmitError::Full`] instead
+    /// of waiting when a bounded queue is full.
+    ///
+    /// ```
+    /// use contexture_pool::{SubmitError, ThreadPool};
+    /// let pool = ThreadPool::builder().max_workers(1).queue_bound(1).build().unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let busy = pool.submit(move || rx.recv().unwrap()).unwrap();
+    /// while !busy.running() { std::thread::yield_now(); }
+    /// let queued = pool.try_submit(|| ()).unwrap();
+    /// assert!(matches!(pool.try_submit(|| ()), Err(SubmitError::Full(_))));
+    /// tx.send(()).unwrap();
+    /// assert!(busy.result().is_ok() && queued.result().is_ok());
+    /// ```
+    pub fn try_submit<F, T>(&self, f: F) -> Result<Handle<T>, SubmitError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit_inner(f, false)
+    }
+
+    fn submit_inner<F, T>(&self, f: F, wait_for_room: bool) -> Result<Handle<T>, SubmitError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let shared = &self.shared;
+        let mut state = shared.lock();
+        loop {
+            if state.shutdown {
+                return Err(SubmitError::ShutDown(f));
+            }
+            if let Some(why) = &state.broken {
+                return Err(SubmitError::Broken(f, why.clone()));
+            }
+            if state.room > 0 {
+                break;
+            }
+            if !wait_for_room {
+                return Err(SubmitError::Full(f));
+            }
+            state = shared
+                .room_freed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        let task = Task::new();
+        let job: Arc<dyn Runnable> = Arc::new(Job {
+            f: Mutex::new(Some(f)),
+            context: Captured::capture(shared.config.propagate_context),
+            task: task.clone(),
+        });
+        if shared.config.queue_bound.is_some() {
+            state.room -= 1;
+        }
+        // Sent under the lock, so that shutdown sees every job queued before it. The channel
+        // is unbounded (the bound is `room`), so this never blocks.
+        let _ = shared.jobs_tx.send(job);
+        if !shared.claim_idle() && state.workers.len() < shared.config.max_workers {
+            let failed = self.spawn_worker(&mut state);
+            drop(state);
+            fail_all(failed);
+        }
+        Ok(Handle { task })
+    }
+
+    /// Starts a worker. If the OS refuses and there is no worker at all, the pool breaks:
+    /// the queued jobs are returned, to be failed once the lock is released.
+    #[must_use]
+    fn spawn_worker(&self, state: &mut PoolState) -> Vec<(Arc<dyn Runnable>, TaskError)> {
+        let index = state.workers.len();
+        let mut builder = thread::Builder::new().name(format!(
+            "{}_{index}",
+            self.shared.config.prefix
+        ));
+        if let Some(bytes) = self.shared.config.stack_size {
+            builder = builder.stack_size(bytes);
+        }
+        let shared = self.shared.clone();
+        match builder.spawn(move || worker(&shared)) {
+            Ok(handle) => {
+                state.workers.push(handle);
+                Vec::new()
+            }
+            // The OS refused a thread: the job stays queued for the existing workers; with
+            // none at all, the pool cannot run anything, so it breaks.
+            Err(e) if state.workers.is_empty() => {
+                break_locked(&self.shared, state, format!("could not start a worker: {e}"))
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Refuses new work; with `cancel_pending`, cancels every queued job; with `wait`, joins
+    /// every worker before returning (queued jobs that were not cancelled run first).
+    /// Calling it again is harmless; calling it from a job does not join that job's worker.
+    ///
+    /// ```
+    /// use contexture_pool::{SubmitError, ThreadPool};
+    /// let pool = ThreadPool::new();
+    /// let h = pool.submit(|| "ran").unwrap();
+    /// pool.shutdown(true, false);
+    /// assert_eq!(h.result(), Ok("ran"));
+    /// assert!(matches!(pool.submit(|| "late"), Err(SubmitError::ShutDown(_))));
+    /// ```
+    pub fn shutdown(&self, wait: bool, cancel_pending: bool) {
+        let shared = &self.shared;
+        let mut cancelled = Vec::new();
+        let workers = {
+            let mut state = shared.lock();
+            state.shutdown = true;
+            state.stop = None; // wakes every worker's `select`
+            if cancel_pending {
+                while let Ok(job) = shared.jobs_rx.try_recv() {
+                    cancelled.push((job, TaskError::Cancelled));
+                }
+            }
+            if wait {
+                std::mem::take(&mut state.workers)
+            } else {
+                Vec::new()
+            }
+        };
+        shared.room_freed.notify_all();
+        // Outside the lock: cancelling runs the jobs' done callbacks.
+        fail_all(cancelled);
+        let me = thread::current().id();
+        for worker in workers {
+            if worker.thread().id() != me {
+                // A worker never panics (jobs, callbacks and the initializer are caught).
+                let _ = worker.join();
+            }
+        }
+    }
+}
+
+impl Drop for ThreadPool {
+    fn drop(&mut self) {
+        self.shutdown(true, false);
+    }
+}
+
+impl fmt::Debug for ThreadPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.shared.lock();
+        f.debug_struct("ThreadPool")
+            .field("max_workers", &self.shared.config.max_workers)
+            .field("workers", &state.workers.len())
+            .field("queued", &self.shared.jobs_rx.len())
+            .field("shutdown", &state.shutdown)
+            .field("broken", &state.broken)
+            .finish()
+    }
+}
+
+/// Marks the pool broken and takes every queued job out, each with the error to fail it
+/// with once the caller has released the lock (failing runs done callbacks: user code).
+#[must_use]
+fn break_locked(
+    shared: &Shared,
+    state: &mut PoolState,
+    why: String,
+) -> Vec<(Arc<dyn Runnable>, TaskError)> {
+    state.broken = Some(why.clone());
+    state.stop = None;
+    let mut failed = Vec::new();
+    while let Ok(job) = shared.jobs_rx.try_recv() {
+        failed.push((job, TaskError::BrokenPool(why.clone())));
+    }
+    failed
+}
+
+/// Ends jobs that never started with their error. Call without the pool lock held.
+fn fail_all(jobs: Vec<(Arc<dyn Runnable>, TaskError)>) {
+    for (job, error) in jobs {
+        job.fail(error);
+    }
+}
+
+/// The loop of one worker thread.
+fn worker(shared: &Arc<Shared>) {
+    if let Some(init) = &shared.config.initializer {
+        let outcome = catch_unwind(AssertUnwindSafe(|| init()))
+            .unwrap_or_else(|payload| Err(panic_message(payload.as_ref())));
+        if let Err(why) = outcome {
+            let failed = {
+                let mut state = shared.lock();
+                break_locked(shared, &mut state, why)
+            };
+            shared.room_freed.notify_all();
+            fail_all(failed);
+            return;
+        }
+    }
+    loop {
+        shared.idle.fetch_add(1, Ordering::AcqRel);
+        let job = crossbeam_channel::select! {
+            recv(shared.jobs_rx) -> job => job.ok(),
+            recv(shared.stop_rx) -> _ => None,
+        };
+        match job {
+            Some(job) => {
+                // This worker is busy now, whether or not a submitter claimed its token.
+                let _ = shared.claim_idle();
+                shared.free_room();
+                job.run();
+            }
+            None => {
+                // Stopped: run what is still queued (shutdown without cancel), then exit.
+                while let Ok(job) = shared.jobs_rx.try_recv() {
+                    shared.free_room();
+                    job.run();
+                }
+                return;
+            }
+        }
+    }
+}
