@@ -20,8 +20,9 @@ type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// A queued job, type-erased.
 trait Runnable: Send + Sync {
-    /// Runs the job unless it was cancelled.
-    fn run(&self);
+    /// Runs the job unless it was cancelled; calls `finishing` after the job's closure
+    /// returned and before its waiters are released.
+    fn run(&self, finishing: &dyn Fn());
     /// Ends a job that has not started with `error` (shutdown, broken pool).
     fn fail(&self, error: TaskError);
 }
@@ -45,13 +46,14 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    fn run(&self) {
+    fn run(&self, finishing: &dyn Fn()) {
         if !self.task.start() {
             return; // cancelled while queued
         }
         let Some(f) = self.take() else { return };
         let outcome = catch_unwind(AssertUnwindSafe(|| self.context.run(f)))
             .map_err(|payload| TaskError::Panicked(panic_message(payload.as_ref())));
+        finishing();
         self.task.finish(outcome);
     }
 
@@ -386,10 +388,8 @@ impl ThreadPool {
     #[must_use]
     fn spawn_worker(&self, state: &mut PoolState) -> Vec<(Arc<dyn Runnable>, TaskError)> {
         let index = state.workers.len();
-        let mut builder = thread::Builder::new().name(format!(
-            "{}_{index}",
-            self.shared.config.prefix
-        ));
+        let mut builder =
+            thread::Builder::new().name(format!("{}_{index}", self.shared.config.prefix));
         if let Some(bytes) = self.shared.config.stack_size {
             builder = builder.stack_size(bytes);
         }
@@ -401,9 +401,11 @@ impl ThreadPool {
             }
             // The OS refused a thread: the job stays queued for the existing workers; with
             // none at all, the pool cannot run anything, so it breaks.
-            Err(e) if state.workers.is_empty() => {
-                break_locked(&self.shared, state, format!("could not start a worker: {e}"))
-            }
+            Err(e) if state.workers.is_empty() => break_locked(
+                &self.shared,
+                state,
+                format!("could not start a worker: {e}"),
+            ),
             Err(_) => Vec::new(),
         }
     }
@@ -509,8 +511,18 @@ fn worker(shared: &Arc<Shared>) {
             return;
         }
     }
-    loop {
+    // Set when this worker already counted itself idle for the next job: it does so just
+    // before releasing a job's waiters, so that a caller who submits again right after
+    // `result()` finds it idle instead of starting a new worker.
+    let counted_idle = std::cell::Cell::new(false);
+    let become_idle = || {
         shared.idle.fetch_add(1, Ordering::AcqRel);
+        counted_idle.set(true);
+    };
+    loop {
+        if !counted_idle.replace(false) {
+            shared.idle.fetch_add(1, Ordering::AcqRel);
+        }
         let job = crossbeam_channel::select! {
             recv(shared.jobs_rx) -> job => job.ok(),
             recv(shared.stop_rx) -> _ => None,
@@ -520,13 +532,13 @@ fn worker(shared: &Arc<Shared>) {
                 // This worker is busy now, whether or not a submitter claimed its token.
                 let _ = shared.claim_idle();
                 shared.free_room();
-                job.run();
+                job.run(&become_idle);
             }
             None => {
                 // Stopped: run what is still queued (shutdown without cancel), then exit.
                 while let Ok(job) = shared.jobs_rx.try_recv() {
                     shared.free_room();
-                    job.run();
+                    job.run(&|| {});
                 }
                 return;
             }
