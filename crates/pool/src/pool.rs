@@ -78,16 +78,17 @@ struct PoolState {
     workers: Vec<JoinHandle<()>>,
     shutdown: bool,
     broken: Option<String>,
-    /// Dropped at shutdown: every worker's `select` then sees the stop.
-    stop: Option<Sender<()>>,
     /// Free places in a bounded queue.
     room: usize,
 }
 
+/// What the queue carries: a job, or `None`, which tells one worker to stop once the jobs
+/// queued before it are done (one is sent per worker at shutdown).
+type Message = Option<Arc<dyn Runnable>>;
+
 struct Shared {
-    jobs_tx: Sender<Arc<dyn Runnable>>,
-    jobs_rx: Receiver<Arc<dyn Runnable>>,
-    stop_rx: Receiver<()>,
+    jobs_tx: Sender<Message>,
+    jobs_rx: Receiver<Message>,
     state: Mutex<PoolState>,
     /// Signalled when room frees up in a bounded queue, and at shutdown.
     room_freed: Condvar,
@@ -206,17 +207,14 @@ impl Builder {
             format!("contexture-pool-{}", POOLS.fetch_add(1, Ordering::Relaxed))
         });
         let (jobs_tx, jobs_rx) = crossbeam_channel::unbounded();
-        let (stop_tx, stop_rx) = crossbeam_channel::bounded(0);
         ThreadPool {
             shared: Arc::new(Shared {
                 jobs_tx,
                 jobs_rx,
-                stop_rx,
                 state: Mutex::new(PoolState {
                     workers: Vec::new(),
                     shutdown: false,
                     broken: None,
-                    stop: Some(stop_tx),
                     room: self.queue_bound.unwrap_or(usize::MAX),
                 }),
                 room_freed: Condvar::new(),
@@ -374,7 +372,7 @@ impl ThreadPool {
         }
         // Sent under the lock, so that shutdown sees every job queued before it. The channel
         // is unbounded (the bound is `room`), so this never blocks.
-        let _ = shared.jobs_tx.send(job);
+        let _ = shared.jobs_tx.send(Some(job));
         if !shared.claim_idle() && state.workers.len() < shared.config.max_workers {
             let failed = self.spawn_worker(&mut state);
             drop(state);
@@ -427,13 +425,21 @@ impl ThreadPool {
         let mut cancelled = Vec::new();
         let workers = {
             let mut state = shared.lock();
-            state.shutdown = true;
-            state.stop = None; // wakes every worker's `select`
             if cancel_pending {
-                while let Ok(job) = shared.jobs_rx.try_recv() {
-                    cancelled.push((job, TaskError::Cancelled));
+                while let Ok(message) = shared.jobs_rx.try_recv() {
+                    // A `None` is a stop sent by an earlier shutdown: sent again below.
+                    if let Some(job) = message {
+                        cancelled.push((job, TaskError::Cancelled));
+                    }
                 }
             }
+            if !state.shutdown || cancel_pending {
+                // One stop per worker, behind the jobs still queued (so they still run).
+                for _ in 0..state.workers.len() {
+                    let _ = shared.jobs_tx.send(None);
+                }
+            }
+            state.shutdown = true;
             if wait {
                 std::mem::take(&mut state.workers)
             } else {
@@ -481,10 +487,13 @@ fn break_locked(
     why: String,
 ) -> Vec<(Arc<dyn Runnable>, TaskError)> {
     state.broken = Some(why.clone());
-    state.stop = None;
     let mut failed = Vec::new();
-    while let Ok(job) = shared.jobs_rx.try_recv() {
-        failed.push((job, TaskError::BrokenPool(why.clone())));
+    while let Ok(message) = shared.jobs_rx.try_recv() {
+        failed.extend(message.map(|job| (job, TaskError::BrokenPool(why.clone()))));
+    }
+    // Stop the other workers too.
+    for _ in 0..state.workers.len() {
+        let _ = shared.jobs_tx.send(None);
     }
     failed
 }
@@ -523,25 +532,13 @@ fn worker(shared: &Arc<Shared>) {
         if !counted_idle.replace(false) {
             shared.idle.fetch_add(1, Ordering::AcqRel);
         }
-        let job = crossbeam_channel::select! {
-            recv(shared.jobs_rx) -> job => job.ok(),
-            recv(shared.stop_rx) -> _ => None,
+        // The pool holds a sender as long as it exists, so `recv` only ends with a stop.
+        let Ok(Some(job)) = shared.jobs_rx.recv() else {
+            return;
         };
-        match job {
-            Some(job) => {
-                // This worker is busy now, whether or not a submitter claimed its token.
-                let _ = shared.claim_idle();
-                shared.free_room();
-                job.run(&become_idle);
-            }
-            None => {
-                // Stopped: run what is still queued (shutdown without cancel), then exit.
-                while let Ok(job) = shared.jobs_rx.try_recv() {
-                    shared.free_room();
-                    job.run(&|| {});
-                }
-                return;
-            }
-        }
+        // This worker is busy now, whether or not a submitter claimed its token.
+        let _ = shared.claim_idle();
+        shared.free_room();
+        job.run(&become_idle);
     }
 }

@@ -31,6 +31,8 @@ enum Phase<T> {
 
 struct State<T> {
     phase: Phase<T>,
+    /// Threads blocked in a wait on `done`: only then is it worth a wake-up (a futex call).
+    waiters: usize,
     callbacks: Vec<Callback<T>>,
     callback_panics: Vec<String>,
     waker: Option<Waker>,
@@ -53,6 +55,7 @@ impl<T> Task<T> {
         Arc::new(Task {
             state: Mutex::new(State {
                 phase: Phase::Pending,
+                waiters: 0,
                 callbacks: Vec::new(),
                 callback_panics: Vec::new(),
                 waker: None,
@@ -126,8 +129,11 @@ impl<T> Task<T> {
         state.phase = Phase::Done(outcome);
         state.callback_panics.extend(panics);
         let waker = state.waker.take();
+        let waiters = state.waiters > 0;
         drop(state);
-        self.done.notify_all();
+        if waiters {
+            self.done.notify_all();
+        }
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -152,8 +158,11 @@ impl<T> Task<T> {
             None => catch_unwind(AssertUnwindSafe(|| callback(Err(&TaskError::AlreadyTaken)))),
         };
         if let Some(outcome) = outcome {
-            self.lock().phase = Phase::Done(outcome);
-            self.done.notify_all();
+            let mut state = self.lock();
+            state.phase = Phase::Done(outcome);
+            if state.waiters > 0 {
+                self.done.notify_all();
+            }
         }
         result.map_err(|payload| CallbackPanicked(crate::error::panic_message(payload.as_ref())))
     }
@@ -233,6 +242,11 @@ impl<T> Handle<T> {
             if state.ended() {
                 return true;
             }
+            let now = Instant::now();
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                return false;
+            }
+            state.waiters += 1;
             state = match deadline {
                 None => self
                     .task
@@ -240,10 +254,6 @@ impl<T> Handle<T> {
                     .wait(state)
                     .unwrap_or_else(PoisonError::into_inner),
                 Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return false;
-                    }
                     self.task
                         .done
                         .wait_timeout(state, deadline - now)
@@ -251,6 +261,7 @@ impl<T> Handle<T> {
                         .0
                 }
             };
+            state.waiters -= 1;
         }
     }
 

@@ -83,7 +83,11 @@ impl<'a, T> Iterator for AsCompleted<'a, T> {
             }
         };
         self.left -= 1;
-        Some(Ok(self.handles[index]))
+        let handle = self.handles[index];
+        // The signal comes from a done callback; the job counts as done once all of its
+        // callbacks have run, which this brief wait covers.
+        handle.wait();
+        Some(Ok(handle))
     }
 }
 
