@@ -5,9 +5,12 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
+
+use crossbeam_utils::Backoff;
 
 use crate::error::{CallbackPanicked, TaskError};
 
@@ -48,6 +51,9 @@ impl<T> State<T> {
 pub(crate) struct Task<T> {
     state: Mutex<State<T>>,
     done: Condvar,
+    /// Set once the job has ended (and its callbacks ran): lets a waiter spin briefly
+    /// without the lock before it parks.
+    ended: AtomicBool,
 }
 
 impl<T> Task<T> {
@@ -61,6 +67,7 @@ impl<T> Task<T> {
                 waker: None,
             }),
             done: Condvar::new(),
+            ended: AtomicBool::new(false),
         })
     }
 
@@ -128,6 +135,8 @@ impl<T> Task<T> {
         }
         state.phase = Phase::Done(outcome);
         state.callback_panics.extend(panics);
+        // Release: a waiter that sees it (Acquire) then locks and finds the outcome.
+        self.ended.store(true, Ordering::Release);
         let waker = state.waker.take();
         let waiters = state.waiters > 0;
         drop(state);
@@ -237,6 +246,15 @@ impl<T> Handle<T> {
     }
 
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        // Spin a little first: in a busy pool most waits are short, and parking costs a
+        // futex round trip on each side.
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            if self.task.ended.load(Ordering::Acquire) {
+                break;
+            }
+            backoff.snooze();
+        }
         let mut state = self.task.lock();
         loop {
             if state.ended() {
