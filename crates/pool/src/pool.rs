@@ -11,7 +11,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use crate::context::Captured;
 use crate::error::{panic_message, BuildError, SubmitError, TaskError};
-use crate::task::{Handle, Task};
+use crate::task::{Handle, HasTask, Task};
 
 /// Numbers pools for their default thread-name prefix.
 static POOLS: AtomicUsize = AtomicUsize::new(0);
@@ -32,7 +32,13 @@ trait Runnable: Send + Sync {
 struct Job<F, T> {
     f: Mutex<Option<F>>,
     context: Captured,
-    task: Arc<Task<T>>,
+    task: Task<T>,
+}
+
+impl<F: Send, T: Send> HasTask<T> for Job<F, T> {
+    fn task(&self) -> &Task<T> {
+        &self.task
+    }
 }
 
 impl<F, T> Job<F, T> {
@@ -361,24 +367,24 @@ impl ThreadPool {
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        let task = Task::new();
-        let job: Arc<dyn Runnable> = Arc::new(Job {
+        let job = Arc::new(Job {
             f: Mutex::new(Some(f)),
             context: Captured::capture(shared.config.propagate_context),
-            task: task.clone(),
+            task: Task::new(),
         });
+        let handle = Handle { job: job.clone() };
         if shared.config.queue_bound.is_some() {
             state.room -= 1;
         }
         // Sent under the lock, so that shutdown sees every job queued before it. The channel
         // is unbounded (the bound is `room`), so this never blocks.
-        let _ = shared.jobs_tx.send(Some(job));
+        let _ = shared.jobs_tx.send(Some(job as Arc<dyn Runnable>));
         if !shared.claim_idle() && state.workers.len() < shared.config.max_workers {
             let failed = self.spawn_worker(&mut state);
             drop(state);
             fail_all(failed);
         }
-        Ok(Handle { task })
+        Ok(handle)
     }
 
     /// Starts a worker. If the OS refuses and there is no worker at all, the pool breaks:

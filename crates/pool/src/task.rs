@@ -57,8 +57,8 @@ pub(crate) struct Task<T> {
 }
 
 impl<T> Task<T> {
-    pub(crate) fn new() -> Arc<Task<T>> {
-        Arc::new(Task {
+    pub(crate) fn new() -> Task<T> {
+        Task {
             state: Mutex::new(State {
                 phase: Phase::Pending,
                 waiters: 0,
@@ -68,7 +68,7 @@ impl<T> Task<T> {
             }),
             done: Condvar::new(),
             ended: AtomicBool::new(false),
-        })
+        }
     }
 
     /// The lock never guards user code (callbacks run after it is released), so a poisoned
@@ -191,10 +191,20 @@ impl<T> Task<T> {
 /// assert_eq!(handle.result(), Ok(42));
 /// ```
 pub struct Handle<T> {
-    pub(crate) task: Arc<Task<T>>,
+    /// The job, which holds the task state (one allocation for both).
+    pub(crate) job: Arc<dyn HasTask<T>>,
+}
+
+/// Something that holds a job's [`Task`]: the queued job itself.
+pub(crate) trait HasTask<T>: Send + Sync {
+    fn task(&self) -> &Task<T>;
 }
 
 impl<T> Handle<T> {
+    fn task(&self) -> &Task<T> {
+        self.job.task()
+    }
+
     /// Blocks until the job has ended and returns its outcome.
     ///
     /// ```
@@ -250,12 +260,12 @@ impl<T> Handle<T> {
         // futex round trip on each side.
         let backoff = Backoff::new();
         while !backoff.is_completed() {
-            if self.task.ended.load(Ordering::Acquire) {
+            if self.task().ended.load(Ordering::Acquire) {
                 break;
             }
             backoff.snooze();
         }
-        let mut state = self.task.lock();
+        let mut state = self.task().lock();
         loop {
             if state.ended() {
                 return true;
@@ -267,12 +277,12 @@ impl<T> Handle<T> {
             state.waiters += 1;
             state = match deadline {
                 None => self
-                    .task
+                    .task()
                     .done
                     .wait(state)
                     .unwrap_or_else(PoisonError::into_inner),
                 Some(deadline) => {
-                    self.task
+                    self.task()
                         .done
                         .wait_timeout(state, deadline - now)
                         .unwrap_or_else(PoisonError::into_inner)
@@ -287,7 +297,7 @@ impl<T> Handle<T> {
         if !self.wait_until(deadline) {
             return Err(TaskError::Timeout);
         }
-        let mut state = self.task.lock();
+        let mut state = self.task().lock();
         match std::mem::replace(&mut state.phase, Phase::Taken) {
             Phase::Done(outcome) => outcome,
             _ => Err(TaskError::AlreadyTaken),
@@ -311,23 +321,23 @@ impl<T> Handle<T> {
     /// assert_eq!(queued.result(), Err(TaskError::Cancelled));
     /// ```
     pub fn cancel(&self) -> bool {
-        self.task.cancel()
+        self.task().cancel()
     }
 
     /// Whether the job was cancelled.
     pub fn cancelled(&self) -> bool {
-        let state = self.task.lock();
+        let state = self.task().lock();
         matches!(state.phase, Phase::Done(Err(TaskError::Cancelled)))
     }
 
     /// Whether a worker is running the job now.
     pub fn running(&self) -> bool {
-        matches!(self.task.lock().phase, Phase::Running)
+        matches!(self.task().lock().phase, Phase::Running)
     }
 
     /// Whether the job has ended (finished, failed or cancelled).
     pub fn done(&self) -> bool {
-        self.task.lock().ended()
+        self.task().lock().ended()
     }
 
     /// Runs `callback` with the outcome when the job ends: on the worker that ran it, or at
@@ -350,23 +360,23 @@ impl<T> Handle<T> {
         callback: impl FnOnce(Result<&T, &TaskError>) + Send + 'static,
     ) -> Result<(), CallbackPanicked> {
         {
-            let mut state = self.task.lock();
+            let mut state = self.task().lock();
             if !state.ended() {
                 state.callbacks.push(Box::new(callback));
                 return Ok(());
             }
         }
-        self.task.run_now(Box::new(callback))
+        self.task().run_now(Box::new(callback))
     }
 
     /// Messages of done callbacks that panicked while running on a worker.
     pub fn callback_panics(&self) -> Vec<String> {
-        self.task.lock().callback_panics.clone()
+        self.task().lock().callback_panics.clone()
     }
 
     /// Whether the outcome is an error (not a timeout of the caller); `None` while not ended.
     pub(crate) fn failed(&self) -> Option<bool> {
-        let state = self.task.lock();
+        let state = self.task().lock();
         if !state.ended() {
             return None;
         }
@@ -378,7 +388,7 @@ impl<T> Handle<T> {
 
     /// Identity, for de-duplicating handles.
     pub(crate) fn id(&self) -> *const () {
-        Arc::as_ptr(&self.task).cast()
+        Arc::as_ptr(&self.job).cast::<()>()
     }
 }
 
@@ -387,7 +397,7 @@ impl<T> Future for Handle<T> {
 
     /// Resolves with the outcome; the waker is woken from the worker when the job ends.
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let mut state = self.task.lock();
+        let mut state = self.task().lock();
         if !state.ended() {
             state.waker = Some(cx.waker().clone());
             return Poll::Pending;
@@ -401,7 +411,7 @@ impl<T> Future for Handle<T> {
 
 impl<T> fmt::Debug for Handle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.task.lock();
+        let state = self.task().lock();
         let phase = match state.phase {
             Phase::Pending => "pending",
             Phase::Running => "running",
