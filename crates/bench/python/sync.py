@@ -1,0 +1,111 @@
+"""CPython anchors for `crates/bench/benches/sync.rs`: prints `PY <group_id> <ns_per_op>`.
+
+Same operations as the Rust groups: threading.Lock acquire+release uncontended, two threads
+contending with fixed work, RLock at depth 1 and 3, and a Condition ping-pong round trip.
+`CONTEXTURE_BENCH_QUICK=1` shortens the runs; `CONTEXTURE_BENCH_FILTER` selects groups.
+"""
+
+import os
+import threading
+import time
+import timeit
+
+QUICK = os.environ.get("CONTEXTURE_BENCH_QUICK") == "1"
+FILTER = os.environ.get("CONTEXTURE_BENCH_FILTER", "")
+SCALE = 1 if QUICK else 5
+
+
+def report(group, ns):
+    if FILTER in group:
+        print(f"PY {group} {ns:.1f}", flush=True)
+
+
+def best_ns(stmt, number, setup="pass", globs=None):
+    """Best of 5 runs of `number` executions, in ns per execution."""
+    times = timeit.repeat(stmt, setup=setup, number=number, repeat=5, globals=globs)
+    return min(times) / number * 1e9
+
+
+def uncontended():
+    lock = threading.Lock()
+    ns = best_ns("with lock: pass", 200_000 * SCALE, globs={"lock": lock})
+    report("sync lock acquire+release (uncontended)", ns)
+
+
+def work(x):
+    for i in range(8):
+        x = (x * 31 + i) & 0xFFFFFFFFFFFFFFFF
+    return x
+
+
+def contended():
+    iters = 20_000 * SCALE
+    lock = threading.Lock()
+    shared = [0]
+    barrier = threading.Barrier(3)
+
+    def run():
+        barrier.wait()
+        x = 1
+        for _ in range(iters):
+            with lock:
+                shared[0] = work(shared[0])
+            x = work(x)
+        barrier.wait()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    barrier.wait()
+    elapsed = time.perf_counter() - start
+    for t in threads:
+        t.join()
+    report("sync lock 2 threads contended", elapsed / iters * 1e9)
+
+
+def reentrant():
+    rlock = threading.RLock()
+    n = 200_000 * SCALE
+    report("sync rlock acquire+release/1", best_ns("with r: pass", n, globs={"r": rlock}))
+    report(
+        "sync rlock acquire+release/3",
+        best_ns("with r:\n with r:\n  with r: pass", n, globs={"r": rlock}),
+    )
+
+
+def ping_pong():
+    rounds = 2_000 * SCALE
+    cond = threading.Condition()
+    turn = [0]  # 0: main's turn, 1: partner's, 2: stop
+
+    def partner():
+        with cond:
+            while True:
+                cond.wait_for(lambda: turn[0] != 0)
+                if turn[0] == 2:
+                    return
+                turn[0] = 0
+                cond.notify()
+
+    t = threading.Thread(target=partner)
+    t.start()
+    with cond:
+        start = time.perf_counter()
+        for _ in range(rounds):
+            turn[0] = 1
+            cond.notify()
+            cond.wait_for(lambda: turn[0] == 0)
+        elapsed = time.perf_counter() - start
+        turn[0] = 2
+        cond.notify()
+    t.join()
+    report("sync condition ping-pong", elapsed / rounds * 1e9)
+
+
+if __name__ == "__main__":
+    uncontended()
+    contended()
+    reentrant()
+    ping_pong()
