@@ -28,7 +28,9 @@ fn submit_and_wait(c: &mut Criterion) {
     group.bench_function("contexture", |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();
-            let handles: Vec<_> = (0..iters).map(|n| ours.submit(move || tiny(n)).unwrap()).collect();
+            let handles: Vec<_> = (0..iters)
+                .map(|n| ours.submit(move || tiny(n)).unwrap())
+                .collect();
             for h in handles {
                 black_box(h.result().unwrap());
             }
@@ -70,7 +72,10 @@ fn submit_and_wait(c: &mut Criterion) {
         })
     });
 
-    let rayon = rayon::ThreadPoolBuilder::new().num_threads(WORKERS).build().unwrap();
+    let rayon = rayon::ThreadPoolBuilder::new()
+        .num_threads(WORKERS)
+        .build()
+        .unwrap();
     group.bench_function("rayon spawn+channel", |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();
@@ -119,7 +124,10 @@ fn map_in_order(c: &mut Criterion) {
             start.elapsed()
         })
     });
-    let rayon = rayon::ThreadPoolBuilder::new().num_threads(WORKERS).build().unwrap();
+    let rayon = rayon::ThreadPoolBuilder::new()
+        .num_threads(WORKERS)
+        .build()
+        .unwrap();
     group.bench_function("rayon par_iter (ceiling)", |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();

@@ -40,7 +40,10 @@ pub(crate) fn managed_pool() {
         }
         completed += 1;
     }
-    check(completed == 8, "as_completed yielded each of the 8 handles once");
+    check(
+        completed == 8,
+        "as_completed yielded each of the 8 handles once",
+    );
     check(pool.workers() <= 4, "never more than max_workers threads");
     pool.shutdown(true, false);
     let all_ok = handles.into_iter().all(|h| h.result().is_ok());
@@ -49,9 +52,7 @@ pub(crate) fn managed_pool() {
 
 /// Reads a finished job's outcome without taking it, through a done callback (which runs at
 /// once for a job that has ended).
-fn peek<T: Clone + Send + 'static>(
-    handle: &contexture::pool::Handle<T>,
-) -> Result<T, TaskError> {
+fn peek<T: Clone + Send + 'static>(handle: &contexture::pool::Handle<T>) -> Result<T, TaskError> {
     let (tx, rx) = mpsc::channel();
     let _ = handle.add_done_callback(move |outcome| {
         let _ = tx.send(outcome.cloned().map_err(Clone::clone));
