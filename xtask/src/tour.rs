@@ -4,10 +4,18 @@ use std::process::{Command, ExitCode};
 
 use crate::util;
 
-/// `cargo run --quiet -p contexture --example tour`, from the workspace root.
+/// `cargo run --quiet -p contexture --all-features --example tour`, from the workspace root.
 pub(crate) fn command() -> Command {
     let mut cmd = util::cargo();
-    cmd.args(["run", "--quiet", "-p", "contexture", "--example", "tour"]);
+    cmd.args([
+        "run",
+        "--quiet",
+        "-p",
+        "contexture",
+        "--all-features",
+        "--example",
+        "tour",
+    ]);
     cmd
 }
 
