@@ -45,3 +45,62 @@ fn guards_follow_references() {
     is_send::<Iter<'static, u8>>();
     is_send::<IterMut<'static, u8>>();
 }
+
+mod sync {
+    use super::*;
+    use contexture::sync::{
+        Condition, ConditionError, ConditionGuard, Lock, LockGuard, RLock, RLockGuard,
+        ReleaseError,
+    };
+    use std::sync::Arc;
+
+    #[test]
+    fn primitives_are_send_and_sync() {
+        is_send::<Lock>();
+        is_sync::<Lock>();
+        is_send::<RLock>();
+        is_sync::<RLock>();
+        is_sync::<Condition>();
+        is_sync::<Condition<Lock>>();
+        is_sync::<Condition<Arc<RLock>>>();
+        is_send::<ReleaseError>();
+        is_send::<ConditionError>();
+    }
+
+    #[test]
+    fn guards() {
+        // Any thread may release a `Lock`, so its guard may move; reentrant guards may not.
+        is_send::<LockGuard<'static>>();
+        assert_not_impl!(RLockGuard<'static>: Send);
+        assert_not_impl!(ConditionGuard<'static>: Send);
+    }
+}
+
+mod pool {
+    use super::*;
+    use contexture::pool::{
+        AsCompleted, BuildError, Builder, CallbackPanicked, Handle, Map, ReturnWhen, SubmitError,
+        TaskError, ThreadPool,
+    };
+
+    #[test]
+    fn pool_and_handles_cross_threads() {
+        is_send::<ThreadPool>();
+        is_sync::<ThreadPool>();
+        is_send::<Builder>();
+        is_send::<Handle<Cell<u8>>>(); // the result moves to whoever takes it
+        is_sync::<Handle<u8>>();
+        is_send::<Map<u8>>();
+        is_send::<AsCompleted<'static, u8>>();
+        is_send::<TaskError>();
+        is_send::<BuildError>();
+        is_send::<CallbackPanicked>();
+        is_send::<ReturnWhen>();
+        is_send::<SubmitError<fn()>>();
+    }
+
+    #[test]
+    fn submit_error_follows_its_closure() {
+        assert_not_impl!(SubmitError<std::rc::Rc<u8>>: Send);
+    }
+}

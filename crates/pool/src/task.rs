@@ -120,9 +120,14 @@ impl<T> Task<T> {
     /// Ends the job with `outcome`: runs the done callbacks with the outcome lent to them
     /// (lock released), stores it, then wakes every waiter and the waker.
     fn end<'a>(&'a self, mut state: MutexGuard<'a, State<T>>, outcome: Result<T, TaskError>) {
-        let callbacks = std::mem::take(&mut state.callbacks);
         let mut panics = Vec::new();
-        if !callbacks.is_empty() {
+        // Callbacks added while earlier ones run (the job is not "done" until they have)
+        // join the list: run until it stays empty.
+        loop {
+            let callbacks = std::mem::take(&mut state.callbacks);
+            if callbacks.is_empty() {
+                break;
+            }
             state.phase = Phase::Lent;
             drop(state);
             for callback in callbacks {

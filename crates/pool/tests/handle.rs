@@ -186,3 +186,27 @@ fn debug_shows_the_state() {
     busy.wait();
     assert_eq!(format!("{busy:?}"), "Handle { state: \"finished\" }");
 }
+
+#[test]
+fn a_callback_added_while_callbacks_run_is_not_lost() {
+    let pool = one_worker();
+    let (busy, release) = blocker(&pool);
+    let (in_first_tx, in_first_rx) = mpsc::channel::<()>();
+    let (go_on_tx, go_on_rx) = mpsc::channel::<()>();
+    busy.add_done_callback(move |_| {
+        in_first_tx.send(()).unwrap();
+        go_on_rx.recv().unwrap(); // hold the job in its callbacks
+    })
+    .unwrap();
+    release.send(()).unwrap();
+    in_first_rx.recv().unwrap();
+    let (second_tx, second_rx) = mpsc::channel::<()>();
+    // The job is ending (its callbacks run), not done: this callback joins them.
+    busy.add_done_callback(move |_| second_tx.send(()).unwrap())
+        .unwrap();
+    go_on_tx.send(()).unwrap();
+    second_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the late callback ran");
+    assert!(busy.wait_timeout(Duration::from_secs(60)));
+}
