@@ -49,8 +49,7 @@ fn guards_follow_references() {
 mod sync {
     use super::*;
     use contexture::sync::{
-        Condition, ConditionError, ConditionGuard, Lock, LockGuard, RLock, RLockGuard,
-        ReleaseError,
+        Condition, ConditionError, ConditionGuard, Lock, LockGuard, RLock, RLockGuard, ReleaseError,
     };
     use std::sync::Arc;
 

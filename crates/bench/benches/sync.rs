@@ -1,4 +1,5 @@
-//! `contexture_sync`'s `Lock`, `RLock` and `Condition` against parking_lot and std (and,
+//! `contexture_sync`'s `Lock`, `RLock`, `Condition`, `Barrier`, `Queue`, `Semaphore` and
+//! `Event` against parking_lot, std, crossbeam-channel and tokio (and,
 //! through `python/sync.py`, CPython's `threading`), measured side by side in one run.
 //! `cargo xtask bench sync` prints the ratios.
 
@@ -229,5 +230,204 @@ fn ping_pong(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, uncontended, contended, reentrant, ping_pong);
+/// One barrier round with two threads: the main thread and a partner each pass `iters`
+/// rounds; the time is the main thread's, per round.
+fn barrier_round(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sync barrier round (2 threads)");
+    group.bench_function("contexture", |b| {
+        b.iter_custom(|iters| {
+            let barrier = contexture_sync::Barrier::new(2).unwrap();
+            thread::scope(|s| {
+                s.spawn(|| {
+                    for _ in 0..iters {
+                        barrier.wait().unwrap();
+                    }
+                });
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(barrier.wait().unwrap());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.bench_function("std", |b| {
+        b.iter_custom(|iters| {
+            let barrier = Barrier::new(2);
+            thread::scope(|s| {
+                s.spawn(|| {
+                    for _ in 0..iters {
+                        barrier.wait();
+                    }
+                });
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(barrier.wait());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.finish();
+}
+
+/// One producer, one consumer, a bounded queue of 1024: the time to move `iters` items,
+/// per item (the consumer is the main thread).
+fn queue_1p1c(c: &mut Criterion) {
+    const CAP: usize = 1024;
+    let mut group = c.benchmark_group("sync queue 1p1c bounded 1024 (per item)");
+    group.bench_function("contexture", |b| {
+        b.iter_custom(|iters| {
+            let q = contexture_sync::Queue::new(CAP);
+            thread::scope(|s| {
+                s.spawn(|| {
+                    for i in 0..iters {
+                        q.put(i).unwrap();
+                    }
+                });
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(q.get().unwrap());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.bench_function("crossbeam-channel", |b| {
+        b.iter_custom(|iters| {
+            let (tx, rx) = crossbeam_channel::bounded(CAP);
+            thread::scope(|s| {
+                s.spawn(move || {
+                    for i in 0..iters {
+                        tx.send(i).unwrap();
+                    }
+                });
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(rx.recv().unwrap());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.bench_function("std sync_channel", |b| {
+        b.iter_custom(|iters| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(CAP);
+            thread::scope(|s| {
+                s.spawn(move || {
+                    for i in 0..iters {
+                        tx.send(i).unwrap();
+                    }
+                });
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(rx.recv().unwrap());
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.finish();
+}
+
+/// Acquire and release one permit with nobody else around.
+fn semaphore_uncontended(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sync semaphore acquire+release (uncontended)");
+    let ours = contexture_sync::Semaphore::new(1);
+    group.bench_function("contexture", |b| b.iter(|| drop(black_box(&ours).permit())));
+    let anchor = tokio::sync::Semaphore::new(1);
+    group.bench_function("tokio try_acquire", |b| {
+        b.iter(|| drop(black_box(&anchor).try_acquire().unwrap()))
+    });
+    group.finish();
+}
+
+/// A parking_lot `Mutex<bool>` + `Condvar` used as an event (the anchor).
+struct PlEvent {
+    flag: parking_lot::Mutex<bool>,
+    cond: parking_lot::Condvar,
+}
+
+impl PlEvent {
+    fn new() -> Self {
+        PlEvent {
+            flag: parking_lot::Mutex::new(false),
+            cond: parking_lot::Condvar::new(),
+        }
+    }
+    fn set(&self) {
+        *self.flag.lock() = true;
+        self.cond.notify_all();
+    }
+    fn clear(&self) {
+        *self.flag.lock() = false;
+    }
+    fn wait(&self) {
+        let mut flag = self.flag.lock();
+        while !*flag {
+            self.cond.wait(&mut flag);
+        }
+    }
+}
+
+/// Event ping-pong: the main thread sets `ping` and waits for `pong`; the partner waits for
+/// `ping`, clears it and sets `pong`. One iteration is one round trip.
+fn event_ping_pong(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sync event ping-pong");
+    group.bench_function("contexture", |b| {
+        b.iter_custom(|iters| {
+            let (ping, pong) = (contexture_sync::Event::new(), contexture_sync::Event::new());
+            thread::scope(|s| {
+                s.spawn(|| {
+                    for _ in 0..iters {
+                        ping.wait();
+                        ping.clear();
+                        pong.set();
+                    }
+                });
+                let start = Instant::now();
+                for _ in 0..iters {
+                    ping.set();
+                    pong.wait();
+                    pong.clear();
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.bench_function("parking_lot", |b| {
+        b.iter_custom(|iters| {
+            let (ping, pong) = (PlEvent::new(), PlEvent::new());
+            thread::scope(|s| {
+                s.spawn(|| {
+                    for _ in 0..iters {
+                        ping.wait();
+                        ping.clear();
+                        pong.set();
+                    }
+                });
+                let start = Instant::now();
+                for _ in 0..iters {
+                    ping.set();
+                    pong.wait();
+                    pong.clear();
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    uncontended,
+    contended,
+    reentrant,
+    ping_pong,
+    barrier_round,
+    queue_1p1c,
+    semaphore_uncontended,
+    event_ping_pong
+);
 criterion_main!(benches);

@@ -1,11 +1,14 @@
 """CPython anchors for `crates/bench/benches/sync.rs`: prints `PY <group_id> <ns_per_op>`.
 
 Same operations as the Rust groups: threading.Lock acquire+release uncontended, two threads
-contending with fixed work, RLock at depth 1 and 3, and a Condition ping-pong round trip.
+contending with fixed work, RLock at depth 1 and 3, a Condition ping-pong round trip, a
+2-thread Barrier round, a 1-producer/1-consumer queue.Queue(1024) per item, Semaphore
+acquire+release uncontended, and an Event ping-pong round trip.
 `CONTEXTURE_BENCH_QUICK=1` shortens the runs; `CONTEXTURE_BENCH_FILTER` selects groups.
 """
 
 import os
+import queue
 import threading
 import time
 import timeit
@@ -104,8 +107,76 @@ def ping_pong():
     report("sync condition ping-pong", elapsed / rounds * 1e9)
 
 
+def barrier_round():
+    rounds = 2_000 * SCALE
+    barrier = threading.Barrier(2)
+
+    def partner():
+        for _ in range(rounds):
+            barrier.wait()
+
+    t = threading.Thread(target=partner)
+    t.start()
+    start = time.perf_counter()
+    for _ in range(rounds):
+        barrier.wait()
+    elapsed = time.perf_counter() - start
+    t.join()
+    report("sync barrier round (2 threads)", elapsed / rounds * 1e9)
+
+
+def queue_1p1c():
+    items = 20_000 * SCALE
+    q = queue.Queue(1024)
+
+    def producer():
+        for i in range(items):
+            q.put(i)
+
+    t = threading.Thread(target=producer)
+    t.start()
+    start = time.perf_counter()
+    for _ in range(items):
+        q.get()
+    elapsed = time.perf_counter() - start
+    t.join()
+    report("sync queue 1p1c bounded 1024 (per item)", elapsed / items * 1e9)
+
+
+def semaphore_uncontended():
+    sem = threading.Semaphore(1)
+    ns = best_ns("with sem: pass", 200_000 * SCALE, globs={"sem": sem})
+    report("sync semaphore acquire+release (uncontended)", ns)
+
+
+def event_ping_pong():
+    rounds = 2_000 * SCALE
+    ping, pong = threading.Event(), threading.Event()
+
+    def partner():
+        for _ in range(rounds):
+            ping.wait()
+            ping.clear()
+            pong.set()
+
+    t = threading.Thread(target=partner)
+    t.start()
+    start = time.perf_counter()
+    for _ in range(rounds):
+        ping.set()
+        pong.wait()
+        pong.clear()
+    elapsed = time.perf_counter() - start
+    t.join()
+    report("sync event ping-pong", elapsed / rounds * 1e9)
+
+
 if __name__ == "__main__":
     uncontended()
     contended()
     reentrant()
     ping_pong()
+    barrier_round()
+    queue_1p1c()
+    semaphore_uncontended()
+    event_ping_pong()

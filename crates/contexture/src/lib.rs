@@ -6,8 +6,11 @@
 //! | module | Python | what |
 //! |---|---|---|
 //! | [`local`] | `threading.local` | per-object thread-local storage that drops each thread's value when the thread exits |
+//! | [`ctxvar`] | `contextvars` | context variables; O(1) copy-on-write contexts that follow threads and tasks |
+//! | [`sync`] | `threading`, `queue` | Lock, RLock, Condition over a reentrant lock, and more, with Python's semantics |
+//! | [`pool`] | `concurrent.futures` | a thread pool with handles, callbacks, `map`, `as_completed`, `wait`; each job runs in a copy of the submitter's context |
 //!
-//! More modules (`ctxvar`, `sync`, `pool`, `actor`) arrive as their crates land.
+//! `actor` arrives with its crate.
 //!
 //! # Example
 //!
@@ -22,7 +25,8 @@
 //!
 //! # Cargo features
 //!
-//! One per module, all on by default: `local`.
+//! One per module, all on by default: `local`, `ctxvar`, `sync`, `pool`; plus `tokio`
+//! (off by default) for `contexture::ctxvar::{spawn, spawn_blocking}`.
 
 #![warn(missing_docs)]
 
@@ -30,9 +34,27 @@
 #[doc(inline)]
 pub use contexture_local as local;
 
+#[cfg(feature = "ctxvar")]
+#[doc(inline)]
+pub use contexture_ctxvar as ctxvar;
+
+#[cfg(feature = "sync")]
+#[doc(inline)]
+pub use contexture_sync as sync;
+
+#[cfg(feature = "pool")]
+#[doc(inline)]
+pub use contexture_pool as pool;
+
 /// The types most programs use, for a glob import.
 pub mod prelude {
+    #[cfg(feature = "ctxvar")]
+    #[doc(no_inline)]
+    pub use crate::ctxvar::{copy_context, Context, ContextVar};
     #[cfg(feature = "local")]
     #[doc(no_inline)]
     pub use crate::local::Local;
+    #[cfg(feature = "pool")]
+    #[doc(no_inline)]
+    pub use crate::pool::ThreadPool;
 }

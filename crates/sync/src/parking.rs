@@ -97,7 +97,6 @@ pub(crate) unsafe fn unpark_one(
 /// As for [`park`]: a key the caller controls; `filter` and `callback` must not panic nor
 /// call into this module.
 #[inline]
-#[allow(dead_code)] // for the semaphores and queues to come
 pub(crate) unsafe fn unpark_filter(
     key: usize,
     filter: impl FnMut(ParkToken) -> FilterOp,
@@ -143,6 +142,19 @@ pub(crate) fn set_fair_for_loom(fair: bool) {
     model::STATE.lock().unwrap().fair = fair;
 }
 
+/// How many threads are parked on `key` in this loom execution (for models that must
+/// know a waiter is really asleep before they act).
+#[cfg(all(test, contexture_loom))]
+pub(crate) fn parked_for_loom(key: usize) -> usize {
+    model::STATE
+        .lock()
+        .unwrap()
+        .queue
+        .iter()
+        .filter(|p| p.key == key)
+        .count()
+}
+
 /// The loom parking lot: one queue for all keys under a loom `Mutex`, one slot per parked
 /// thread. Loom has no clock, so a timed park times out at the first moment it can: right
 /// after `before_sleep`, unless an unpark removed it from the queue first. Loom explores
@@ -161,14 +173,14 @@ mod model {
         cv: Condvar,
     }
 
-    struct Parked {
-        key: usize,
+    pub(super) struct Parked {
+        pub(super) key: usize,
         token: ParkToken,
         slot: Arc<Slot>,
     }
 
     pub(super) struct State {
-        queue: VecDeque<Parked>,
+        pub(super) queue: VecDeque<Parked>,
         pub(super) fair: bool,
     }
 

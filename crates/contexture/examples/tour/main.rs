@@ -3,7 +3,10 @@
 //! Each scenario prints what happens, checks what it claims, and the tour exits non-zero if a
 //! check fails, so `cargo xtask test-all` runs it as a test too.
 
+mod ctxvar;
 mod local;
+mod pool;
+mod sync;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -32,6 +35,24 @@ fn main() -> std::process::ExitCode {
     println!("contexture tour: Python's concurrent context, in Rust");
     local::thread_isolation();
     local::cleanup();
+    ctxvar::basics();
+    ctxvar::thread_isolation();
+    ctxvar::tasks();
+    ctxvar::lifecycle();
+    ctxvar::run_mutates();
+    ctxvar::shallow_copy();
+    sync::safe_counter();
+    sync::tree_walker();
+    sync::bounded_buffer();
+    sync::connection_pool();
+    sync::service_manager();
+    sync::two_phase_barrier();
+    sync::worker_pool();
+    sync::priority_and_lifo_queues();
+    pool::managed_pool();
+    pool::callback_pipeline();
+    pool::panicking_job();
+    pool::request_id_in_jobs();
 
     let (checked, failed) = (
         CHECKED.load(Ordering::SeqCst),

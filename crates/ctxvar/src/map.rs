@@ -1,0 +1,301 @@
+//! The persistent map behind every context: var id → (name, type-erased value).
+//!
+//! A context holds a handful to a few dozen vars in practice, and copies (one per task,
+//! per pool job) vastly outnumber writes. So the map is:
+//!
+//! | shape | when | copy | write |
+//! |---|---|---|---|
+//! | none | no var set | free | allocates a small map |
+//! | `Small` | up to [`SMALL_MAX`] vars: a `Vec` sorted by id | one refcount | binary search; in place when unshared, else one copy of ≤ 32 entries |
+//! | `Large` | above that: `imbl`'s HAMT keyed by var id | one refcount | O(log n) path copy, in place when unshared |
+//!
+//! Either shape sits behind one `Arc`, whose address identifies the version.
+//!
+//! A map never goes back from `Large` to `Small` (it would only move the cost around).
+
+use std::any::Any;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::loom::Arc;
+
+/// A stored value: type-erased; the var id fixes its type.
+pub(crate) type Value = Arc<dyn Any + Send + Sync>;
+
+/// Number of vars above which a `Small` map turns into a HAMT.
+pub(crate) const SMALL_MAX: usize = 32;
+
+/// One var's binding in a context.
+#[derive(Clone)]
+pub(crate) struct Entry {
+    pub(crate) name: &'static str,
+    pub(crate) value: Value,
+}
+
+type Hamt = imbl::GenericHashMap<
+    u64,
+    Entry,
+    BuildHasherDefault<IdHasher>,
+    imbl::shared_ptr::DefaultSharedPtr,
+>;
+
+/// The map of one context version: a single pointer (so that moving it between a context
+/// and a thread's state is one register, not a two-word copy that stalls store forwarding),
+/// `None` when empty. Cloning it is O(1).
+#[derive(Clone, Default)]
+pub(crate) struct Map(Option<Arc<Inner>>);
+
+#[derive(Clone)]
+enum Inner {
+    Small(Vec<(u64, Entry)>),
+    Large(Hamt),
+}
+
+impl Map {
+    pub(crate) const EMPTY: Map = Map(None);
+
+    #[inline]
+    pub(crate) fn get(&self, id: u64) -> Option<&Entry> {
+        match self.0.as_deref()? {
+            Inner::Small(v) => match v.binary_search_by_key(&id, |(k, _)| *k) {
+                Ok(i) => Some(&v[i].1),
+                Err(_) => None,
+            },
+            Inner::Large(m) => m.get(&id),
+        }
+    }
+
+    /// The address of this version.
+    #[cfg(test)]
+    fn identity(&self) -> usize {
+        self.0
+            .as_ref()
+            .map_or(0, |inner| Arc::as_ptr(inner) as usize)
+    }
+
+    /// The contents, for writing: in place when the `Arc` is unshared, else after one copy
+    /// of the small vector (or of the trie's root).
+    ///
+    /// # Safety
+    ///
+    /// With `known_unique`, the caller guarantees that no other `Arc` or `Weak` to this
+    /// version exists (see `State::unique`), which skips `make_mut`'s atomic check.
+    #[inline]
+    unsafe fn inner_mut(arc: &mut Arc<Inner>, known_unique: bool) -> &mut Inner {
+        if known_unique {
+            // SAFETY: the caller guarantees this is the only handle to the allocation, and
+            // `&mut arc` keeps it so for the returned lifetime: nobody else can read or
+            // write `Inner` meanwhile (what `Arc::get_mut` would check with an atomic).
+            unsafe { &mut *Arc::as_ptr(arc).cast_mut() }
+        } else {
+            Arc::make_mut(arc)
+        }
+    }
+
+    /// Binds `id`; returns the value it replaces.
+    #[cfg(test)]
+    pub(crate) fn insert(&mut self, id: u64, entry: Entry) -> Option<Value> {
+        // SAFETY: `known_unique` is false.
+        unsafe { self.insert_with(id, entry.name, entry.value, false) }
+    }
+
+    /// Binds `id` to `value` (of the var called `name`); returns the value it replaces.
+    ///
+    /// Takes the entry's parts rather than an [`Entry`]: a 32-byte entry handed over in
+    /// memory was read back with 16-byte loads that stalled store forwarding (~3 ns a set).
+    ///
+    /// # Safety
+    ///
+    /// As [`Map::inner_mut`] when `known_unique`.
+    #[inline]
+    pub(crate) unsafe fn insert_with(
+        &mut self,
+        id: u64,
+        name: &'static str,
+        value: Value,
+        known_unique: bool,
+    ) -> Option<Value> {
+        let Some(inner) = &mut self.0 else {
+            let mut v = Vec::with_capacity(4);
+            v.push((id, Entry { name, value }));
+            self.0 = Some(Arc::new(Inner::Small(v)));
+            return None;
+        };
+        // SAFETY: forwarded from the caller.
+        let inner = unsafe { Map::inner_mut(inner, known_unique) };
+        let grown = match inner {
+            Inner::Small(v) => match v.binary_search_by_key(&id, |(k, _)| *k) {
+                Ok(i) => {
+                    let slot = &mut v[i].1;
+                    slot.name = name;
+                    return Some(std::mem::replace(&mut slot.value, value));
+                }
+                Err(i) if v.len() < SMALL_MAX => {
+                    v.insert(i, (id, Entry { name, value }));
+                    return None;
+                }
+                Err(_) => {
+                    let mut m: Hamt = v.drain(..).collect();
+                    m.insert(id, Entry { name, value });
+                    m
+                }
+            },
+            Inner::Large(m) => return m.insert(id, Entry { name, value }).map(|e| e.value),
+        };
+        *inner = Inner::Large(grown);
+        None
+    }
+
+    /// Unbinds `id`; returns the value it had.
+    #[cfg(test)]
+    pub(crate) fn remove(&mut self, id: u64) -> Option<Value> {
+        // SAFETY: `known_unique` is false.
+        unsafe { self.remove_with(id, false) }
+    }
+
+    /// Unbinds `id`; returns the value it had.
+    ///
+    /// # Safety
+    ///
+    /// As [`Map::inner_mut`] when `known_unique`.
+    pub(crate) unsafe fn remove_with(&mut self, id: u64, known_unique: bool) -> Option<Value> {
+        let inner = self.0.as_mut()?;
+        match &**inner {
+            Inner::Small(v) => {
+                let i = v.binary_search_by_key(&id, |(k, _)| *k).ok()?;
+                if v.len() == 1 {
+                    let old = v[i].1.value.clone();
+                    self.0 = None;
+                    return Some(old);
+                }
+                // SAFETY: forwarded from the caller.
+                match unsafe { Map::inner_mut(inner, known_unique) } {
+                    Inner::Small(v) => Some(v.remove(i).1.value),
+                    Inner::Large(_) => unreachable!("make_mut keeps the variant"),
+                }
+            }
+            Inner::Large(m) => {
+                m.get(&id)?;
+                // SAFETY: forwarded from the caller.
+                match unsafe { Map::inner_mut(inner, known_unique) } {
+                    Inner::Large(m) => m.remove(&id).map(|e| e.value),
+                    Inner::Small(_) => unreachable!("make_mut keeps the variant"),
+                }
+            }
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self.0.as_deref() {
+            None => 0,
+            Some(Inner::Small(v)) => v.len(),
+            Some(Inner::Large(m)) => m.len(),
+        }
+    }
+
+    /// Whether both are the same version (no write happened between them).
+    #[cfg(test)]
+    pub(crate) fn ptr_eq(&self, other: &Map) -> bool {
+        self.identity() == other.identity()
+    }
+
+    #[cfg(test)]
+    fn is_large(&self) -> bool {
+        matches!(self.0.as_deref(), Some(Inner::Large(_)))
+    }
+
+    /// The names of the bound vars, in the order the vars were first used.
+    pub(crate) fn names(&self) -> Vec<&'static str> {
+        match self.0.as_deref() {
+            None => Vec::new(),
+            Some(Inner::Small(v)) => v.iter().map(|(_, e)| e.name).collect(),
+            Some(Inner::Large(m)) => {
+                let mut all: Vec<_> = m.iter().map(|(k, e)| (*k, e.name)).collect();
+                all.sort_unstable_by_key(|(k, _)| *k);
+                all.into_iter().map(|(_, name)| name).collect()
+            }
+        }
+    }
+}
+
+/// Hashes a var id (unique, often sequential) with one multiplication: Fibonacci hashing
+/// spreads consecutive ids over the HAMT's 5-bit levels.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(v: u64) -> Entry {
+        Entry {
+            name: "x",
+            value: Arc::new(v),
+        }
+    }
+
+    fn value(m: &Map, id: u64) -> Option<u64> {
+        m.get(id).map(|e| *e.value.downcast_ref::<u64>().unwrap())
+    }
+
+    #[test]
+    fn grows_into_a_hamt_and_keeps_everything() {
+        let mut m = Map::EMPTY;
+        for id in (1..=100).rev() {
+            assert!(m.insert(id, entry(id * 10)).is_none());
+            assert_eq!(m.len(), (101 - id) as usize);
+        }
+        assert!(m.is_large());
+        for id in 1..=100 {
+            assert_eq!(value(&m, id), Some(id * 10));
+        }
+        assert_eq!(
+            m.remove(7).map(|v| *v.downcast_ref::<u64>().unwrap()),
+            Some(70)
+        );
+        assert_eq!(value(&m, 7), None);
+        assert_eq!(m.len(), 99);
+    }
+
+    #[test]
+    fn copies_share_until_written() {
+        let mut a = Map::EMPTY;
+        a.insert(1, entry(1));
+        let b = a.clone();
+        assert!(a.ptr_eq(&b));
+        a.insert(2, entry(2));
+        assert!(!a.ptr_eq(&b));
+        assert_eq!(value(&b, 2), None);
+        assert_eq!(value(&a, 2), Some(2));
+        assert!(a.remove(1).is_some());
+        assert_eq!(value(&b, 1), Some(1));
+    }
+
+    #[test]
+    fn removing_the_last_entry_empties_the_map() {
+        let mut a = Map::EMPTY;
+        a.insert(3, entry(3));
+        let shared = a.clone();
+        assert!(a.remove(3).is_some());
+        assert_eq!(a.len(), 0);
+        assert_eq!(value(&shared, 3), Some(3));
+        let mut b = shared;
+        assert!(b.remove(3).is_some());
+        assert_eq!(b.len(), 0);
+    }
+}

@@ -1,0 +1,274 @@
+//! `Context`: copies, `run` (mutating the entered context, restoring on exit and panic,
+//! refusing a second entry), the read methods, `Debug`, thread starts, and the lifecycle
+//! rule that a context's values die with it (no cache keeps them).
+
+mod common;
+
+use std::sync::{Arc, Barrier};
+
+use common::{count, counter, Tracked};
+use contexture_ctxvar::{copy_context, thread, AlreadyEntered, Context, ContextVar};
+
+#[test]
+fn copies_are_independent_snapshots() {
+    static V: ContextVar<u32> = ContextVar::new("v");
+    V.set(1);
+    let a = copy_context();
+    V.set(2);
+    let b = a.copy();
+    a.run(|| V.set(3)).unwrap();
+    assert_eq!(V.get(), Some(2));
+    assert_eq!(a.get(&V), Some(3));
+    assert_eq!(b.get(&V), Some(1));
+}
+
+#[test]
+fn run_mutates_the_context_it_runs_in_and_restores_the_caller() {
+    static V: ContextVar<&str> = ContextVar::new("v");
+    static W: ContextVar<&str> = ContextVar::new("w");
+    V.set("outer");
+    let ctx = copy_context();
+    let inside = ctx
+        .run(|| {
+            assert_eq!(V.get(), Some("outer"));
+            V.set("inner");
+            W.set("only inside");
+            assert_eq!(ctx.get(&V), Some("inner")); // live while current
+            (V.get(), W.get())
+        })
+        .unwrap();
+    assert_eq!(inside, (Some("inner"), Some("only inside")));
+    assert_eq!((V.get(), W.get()), (Some("outer"), None));
+    assert_eq!(
+        (ctx.get(&V), ctx.get(&W)),
+        (Some("inner"), Some("only inside"))
+    );
+    // Entering again sees what the first run left.
+    assert_eq!(ctx.run(|| W.get()).unwrap(), Some("only inside"));
+}
+
+#[test]
+fn run_restores_the_previous_context_when_f_panics() {
+    static V: ContextVar<u32> = ContextVar::new("v");
+    V.set(1);
+    let ctx = Context::new();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ctx.run(|| {
+            V.set(2);
+            panic!("boom");
+        })
+    }));
+    assert!(caught.is_err());
+    assert_eq!(V.get(), Some(1));
+    assert_eq!(ctx.get(&V), Some(2), "what f set before panicking stays");
+    assert_eq!(
+        ctx.run(|| V.get()).unwrap(),
+        Some(2),
+        "and ctx can be entered again"
+    );
+}
+
+#[test]
+fn nested_runs_of_different_contexts_stack() {
+    static V: ContextVar<u32> = ContextVar::new("v");
+    let a = Context::new();
+    let b = Context::new();
+    a.run(|| {
+        V.set(1);
+        b.run(|| {
+            assert_eq!(V.get(), None);
+            V.set(2);
+            assert_eq!(a.run(|| ()), Err(AlreadyEntered));
+        })
+        .unwrap();
+        assert_eq!(V.get(), Some(1));
+    })
+    .unwrap();
+    assert_eq!((a.get(&V), b.get(&V), V.get()), (Some(1), Some(2), None));
+}
+
+#[test]
+fn entering_an_entered_context_is_refused_on_the_same_thread() {
+    let ctx = Context::new();
+    assert_eq!(ctx.run(|| ctx.run(|| 1)), Ok(Err(AlreadyEntered)));
+    assert_eq!(ctx.run(|| 2), Ok(2));
+}
+
+#[test]
+fn entering_an_entered_context_is_refused_on_another_thread() {
+    static V: ContextVar<u32> = ContextVar::new("v");
+    let ctx = Arc::new(Context::new());
+    let inside = Arc::new(Barrier::new(2));
+    let tried = Arc::new(Barrier::new(2));
+    let (c, i, t) = (ctx.clone(), inside.clone(), tried.clone());
+    let other = std::thread::spawn(move || {
+        i.wait();
+        let r = c.run(|| ());
+        // While entered elsewhere, readers see the last published version.
+        let seen = c.get(&V);
+        t.wait();
+        (r, seen)
+    });
+    ctx.run(|| {
+        V.set(5);
+        inside.wait();
+        tried.wait();
+    })
+    .unwrap();
+    let (refused, seen) = other.join().unwrap();
+    assert_eq!(refused, Err(AlreadyEntered));
+    assert_eq!(seen, None);
+    assert_eq!(ctx.get(&V), Some(5));
+    // Once exited, another thread can enter it and sees the values.
+    let c = ctx.clone();
+    assert_eq!(
+        std::thread::spawn(move || c.run(|| V.get()).unwrap())
+            .join()
+            .unwrap(),
+        Some(5)
+    );
+}
+
+#[test]
+fn read_methods_and_debug() {
+    static A: ContextVar<u32> = ContextVar::new("alpha");
+    static B: ContextVar<String> = ContextVar::new("beta");
+    let ctx = Context::new();
+    assert!(ctx.is_empty());
+    assert_eq!(ctx.len(), 0);
+    assert_eq!(format!("{ctx:?}"), "Context { vars: [] }");
+    ctx.run(|| {
+        A.set(1);
+        B.set("b".into());
+    })
+    .unwrap();
+    assert_eq!(ctx.len(), 2);
+    assert!(!ctx.is_empty());
+    assert!(ctx.contains(&A) && ctx.contains(&B));
+    assert_eq!(ctx.get(&B).as_deref(), Some("b"));
+    assert_eq!(
+        format!("{ctx:?}"),
+        "Context { vars: [\"alpha\", \"beta\"] }"
+    );
+    let copy = ctx.copy();
+    assert_eq!(copy.var_names(), ["alpha", "beta"]);
+}
+
+#[test]
+fn every_thread_starts_in_an_empty_context() {
+    static V: ContextVar<u32> = ContextVar::new("v");
+    V.set(1);
+    let seen = std::thread::spawn(|| (V.get(), copy_context().len()))
+        .join()
+        .unwrap();
+    assert_eq!(seen, (None, 0));
+}
+
+#[test]
+fn thread_spawn_starts_in_a_copy_of_the_spawners_context() {
+    static V: ContextVar<u32> = ContextVar::new("v");
+    V.set(1);
+    let seen = thread::spawn(|| {
+        let before = V.get();
+        V.set(2);
+        (before, V.get())
+    })
+    .join()
+    .unwrap();
+    assert_eq!(seen, (Some(1), Some(2)));
+    assert_eq!(V.get(), Some(1));
+    let named = thread::Builder::new()
+        .name("inherits".into())
+        .spawn(|| (std::thread::current().name().map(String::from), V.get()))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(named, (Some("inherits".into()), Some(1)));
+}
+
+#[test]
+fn values_set_in_a_context_are_released_when_it_is_dropped() {
+    static T: ContextVar<Arc<Tracked>> = ContextVar::new("tracker");
+    let drops = counter();
+    let ctx = copy_context();
+    ctx.run(|| {
+        T.set(Tracked::new("lifecycle", &drops));
+        // Fill the lookup cache with a pointer to the value.
+        assert_eq!(T.get().map(|t| t.name), Some("lifecycle"));
+        assert_eq!(T.get().map(|t| t.name), Some("lifecycle"));
+    })
+    .unwrap();
+    assert_eq!(T.get().map(|t| t.name), None);
+    assert_eq!(count(&drops), 0, "the context still holds it");
+    drop(ctx);
+    assert_eq!(count(&drops), 1, "released with its context: no leak");
+}
+
+#[test]
+fn a_replaced_value_is_released_at_once_despite_the_cache() {
+    static T: ContextVar<Arc<Tracked>> = ContextVar::new("tracker");
+    let drops = counter();
+    let ctx = Context::new();
+    ctx.run(|| {
+        drop(T.set(Tracked::new("first", &drops)));
+        assert!(T.get().is_some()); // cached
+        drop(T.set(Tracked::new("second", &drops)));
+        assert_eq!(count(&drops), 1, "the first value went with its token");
+        assert_eq!(T.get().map(|t| t.name), Some("second"));
+    })
+    .unwrap();
+    // A copy shares the value; both must go before it is released.
+    let copy = ctx.copy();
+    drop(ctx);
+    assert_eq!(count(&drops), 1);
+    drop(copy);
+    assert_eq!(count(&drops), 2);
+}
+
+#[test]
+fn a_threads_values_are_released_when_it_exits() {
+    static T: ContextVar<Arc<Tracked>> = ContextVar::new("tracker");
+    let drops = counter();
+    let d = drops.clone();
+    std::thread::spawn(move || {
+        T.set(Tracked::new("thread", &d));
+        assert!(T.get().is_some());
+    })
+    .join()
+    .unwrap();
+    assert_eq!(count(&drops), 1);
+}
+
+#[test]
+fn a_value_whose_drop_reads_context_vars_is_fine() {
+    static V: ContextVar<Arc<ReadsOnDrop>> = ContextVar::new("reads");
+    static OTHER: ContextVar<u32> = ContextVar::with_default("other", 9);
+    struct ReadsOnDrop;
+    impl Drop for ReadsOnDrop {
+        fn drop(&mut self) {
+            assert_eq!(OTHER.get(), Some(9));
+            OTHER.set(1); // even a set
+        }
+    }
+    let ctx = Context::new();
+    ctx.run(|| {
+        V.set(Arc::new(ReadsOnDrop));
+        V.set(Arc::new(ReadsOnDrop)); // the token (and old value) dropped after the borrow
+    })
+    .unwrap();
+    drop(ctx);
+    assert_eq!(OTHER.get(), Some(1));
+    std::thread::spawn(|| {
+        V.set(Arc::new(ReadsOnDrop)); // dropped during thread-local teardown
+    })
+    .join()
+    .ok();
+}
+
+#[test]
+fn context_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Context>();
+    assert_send_sync::<ContextVar<u32>>();
+    assert_send_sync::<contexture_ctxvar::Token<u32>>();
+}

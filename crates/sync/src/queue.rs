@@ -1,0 +1,758 @@
+//! The queue family of Python's `queue` module: [`Queue`] (FIFO), [`LifoQueue`] and
+//! [`PriorityQueue`], one generic implementation over a small storage trait.
+
+use std::collections::{BinaryHeap, VecDeque};
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::{Duration, Instant};
+
+use crate::error::{GetError, PutError, TaskDoneError};
+use crate::loom::{AtomicUsize, Ordering, SpinWait};
+use crate::mutex::Mutex;
+use crate::parking::{
+    self, FilterOp, ParkResult, UnparkResult, DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN,
+};
+
+/// Spin (without the lock) before parking. Off under loom, where spinning only adds
+/// interleavings without exploring anything new.
+const SPIN: bool = cfg!(not(contexture_loom));
+
+/// How the items are kept: the one thing the three queue kinds differ in.
+pub(crate) trait Storage<T> {
+    fn new() -> Self;
+    fn len(&self) -> usize;
+    fn push(&mut self, item: T);
+    fn pop(&mut self) -> Option<T>;
+    /// Removes every item, in the order `pop` would have returned them.
+    fn drain_all(&mut self) -> Vec<T>;
+}
+
+/// First in, first out.
+pub(crate) struct Fifo<T>(VecDeque<T>);
+
+impl<T> Storage<T> for Fifo<T> {
+    fn new() -> Self {
+        Fifo(VecDeque::new())
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn push(&mut self, item: T) {
+        self.0.push_back(item);
+    }
+    fn pop(&mut self) -> Option<T> {
+        self.0.pop_front()
+    }
+    fn drain_all(&mut self) -> Vec<T> {
+        self.0.drain(..).collect()
+    }
+}
+
+/// Last in, first out.
+pub(crate) struct Lifo<T>(Vec<T>);
+
+impl<T> Storage<T> for Lifo<T> {
+    fn new() -> Self {
+        Lifo(Vec::new())
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn push(&mut self, item: T) {
+        self.0.push(item);
+    }
+    fn pop(&mut self) -> Option<T> {
+        self.0.pop()
+    }
+    fn drain_all(&mut self) -> Vec<T> {
+        let mut items = std::mem::take(&mut self.0);
+        items.reverse();
+        items
+    }
+}
+
+/// An item and its insertion number, ordered so that `BinaryHeap` (a max-heap) pops the
+/// smallest item first and, among equal items, the earliest put.
+struct Entry<T> {
+    item: T,
+    seq: u64,
+}
+
+impl<T: Ord> Ord for Entry<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other
+            .item
+            .cmp(&self.item)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+impl<T: Ord> PartialOrd for Entry<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T: Ord> PartialEq for Entry<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl<T: Ord> Eq for Entry<T> {}
+
+/// Smallest first; equal items in insertion order (a sequence number breaks ties).
+pub(crate) struct Priority<T> {
+    heap: BinaryHeap<Entry<T>>,
+    /// 2^64 puts would take centuries.
+    next_seq: u64,
+}
+
+impl<T: Ord> Storage<T> for Priority<T> {
+    fn new() -> Self {
+        Priority {
+            heap: BinaryHeap::new(),
+            next_seq: 0,
+        }
+    }
+    fn len(&self) -> usize {
+        self.heap.len()
+    }
+    fn push(&mut self, item: T) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.heap.push(Entry { item, seq });
+    }
+    fn pop(&mut self) -> Option<T> {
+        self.heap.pop().map(|entry| entry.item)
+    }
+    fn drain_all(&mut self) -> Vec<T> {
+        std::iter::from_fn(|| self.pop()).collect()
+    }
+}
+
+/// What the lock guards.
+struct Inner<S> {
+    items: S,
+    /// Items put and not yet marked done (Python's `unfinished_tasks`).
+    unfinished: usize,
+    shutdown: bool,
+}
+
+/// The shared implementation: a small mutex-protected store, and three parking keys (the
+/// addresses of the three waiter counters) for getters, putters and joiners.
+pub(crate) struct Core<T, S> {
+    state: Mutex<Inner<S>>,
+    /// `maxsize`, or `usize::MAX` for an unbounded queue.
+    limit: usize,
+    maxsize: usize,
+    /// The number of items, written under the lock: read without it by `qsize` and by
+    /// spinning getters/putters (a hint only; every decision is re-made under the lock).
+    len: AtomicUsize,
+    /// Parked getters (their key is this field's address). Each waiter counter is raised
+    /// under the lock by a thread about to park, and lowered under the parking queue lock
+    /// by whoever removes it from the queue (its waker, or its own timeout); so, read under
+    /// the lock, it is at least the number of threads parked, and `0` means nobody to wake.
+    getters: AtomicUsize,
+    /// Parked putters (key: this field's address).
+    putters: AtomicUsize,
+    /// Parked `join` callers (key: this field's address).
+    joiners: AtomicUsize,
+    _items: PhantomData<fn(T) -> T>,
+}
+
+impl<T, S> Core<T, S> {
+    fn qsize(&self) -> usize {
+        // Relaxed: a snapshot.
+        self.len.load(Ordering::Relaxed)
+    }
+}
+
+impl<T, S: Storage<T>> Core<T, S> {
+    fn new(maxsize: usize) -> Self {
+        Core {
+            state: Mutex::new(Inner {
+                items: S::new(),
+                unfinished: 0,
+                shutdown: false,
+            }),
+            limit: if maxsize == 0 { usize::MAX } else { maxsize },
+            maxsize,
+            len: AtomicUsize::new(0),
+            getters: AtomicUsize::new(0),
+            putters: AtomicUsize::new(0),
+            joiners: AtomicUsize::new(0),
+            _items: PhantomData,
+        }
+    }
+
+    /// `wait`: `None` never waits; `Some(None)` waits forever; `Some(Some(d))` until `d`.
+    fn put(&self, item: T, wait: Option<Option<Instant>>) -> Result<(), PutError<T>> {
+        let mut st = self.state.lock();
+        let mut spun = !SPIN;
+        let mut timed_out = false;
+        loop {
+            // Shut down wins over full, as in Python.
+            if st.shutdown {
+                return Err(PutError::ShutDown(item));
+            }
+            if st.items.len() < self.limit {
+                st.items.push(item);
+                st.unfinished += 1;
+                // Relaxed: a hint for spinners and `qsize`.
+                self.len.store(st.items.len(), Ordering::Relaxed);
+                // Relaxed: getters raise it under the lock we hold.
+                let wake = self.getters.load(Ordering::Relaxed) != 0;
+                drop(st);
+                if wake {
+                    self.wake_one(&self.getters);
+                }
+                return Ok(());
+            }
+            let Some(deadline) = wait else {
+                return Err(PutError::Full(item));
+            };
+            if timed_out || deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(PutError::Full(item));
+            }
+            if !spun {
+                spun = true;
+                drop(st);
+                let mut spin = SpinWait::new();
+                while self.len.load(Ordering::Relaxed) >= self.limit && spin.spin() {}
+                st = self.state.lock();
+                continue;
+            }
+            // Relaxed: read by others under the lock we hold.
+            self.putters.fetch_add(1, Ordering::Relaxed);
+            let timed_out_cb = |_, _| {
+                self.putters.fetch_sub(1, Ordering::Relaxed);
+            };
+            // SAFETY: the key is our own `putters` field; the callbacks only use atomics,
+            // cannot panic and do not call into the parking layer.
+            let result = unsafe {
+                st.park(
+                    self.key(&self.putters),
+                    || true,
+                    timed_out_cb,
+                    DEFAULT_PARK_TOKEN,
+                    deadline,
+                )
+            };
+            // Timed out: look once more (as Python's loop does), then give up.
+            timed_out = result == ParkResult::TimedOut;
+            st = self.state.lock();
+        }
+    }
+
+    /// `wait` as for `put`.
+    fn get(&self, wait: Option<Option<Instant>>) -> Result<T, GetError> {
+        let mut st = self.state.lock();
+        let mut spun = !SPIN;
+        let mut timed_out = false;
+        loop {
+            if let Some(item) = st.items.pop() {
+                // Relaxed: a hint for spinners and `qsize`.
+                self.len.store(st.items.len(), Ordering::Relaxed);
+                // Relaxed: putters raise it under the lock we hold.
+                let wake = self.putters.load(Ordering::Relaxed) != 0;
+                drop(st);
+                if wake {
+                    self.wake_one(&self.putters);
+                }
+                return Ok(item);
+            }
+            if st.shutdown {
+                return Err(GetError::ShutDown);
+            }
+            let Some(deadline) = wait else {
+                return Err(GetError::Empty);
+            };
+            if timed_out || deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(GetError::Empty);
+            }
+            if !spun {
+                spun = true;
+                drop(st);
+                let mut spin = SpinWait::new();
+                while self.len.load(Ordering::Relaxed) == 0 && spin.spin() {}
+                st = self.state.lock();
+                continue;
+            }
+            // Relaxed: read by others under the lock we hold.
+            self.getters.fetch_add(1, Ordering::Relaxed);
+            let timed_out_cb = |_, _| {
+                self.getters.fetch_sub(1, Ordering::Relaxed);
+            };
+            // SAFETY: the key is our own `getters` field; the callbacks only use atomics,
+            // cannot panic and do not call into the parking layer.
+            let result = unsafe {
+                st.park(
+                    self.key(&self.getters),
+                    || true,
+                    timed_out_cb,
+                    DEFAULT_PARK_TOKEN,
+                    deadline,
+                )
+            };
+            timed_out = result == ParkResult::TimedOut;
+            st = self.state.lock();
+        }
+    }
+
+    fn task_done(&self) -> Result<(), TaskDoneError> {
+        let mut st = self.state.lock();
+        if st.unfinished == 0 {
+            return Err(TaskDoneError);
+        }
+        st.unfinished -= 1;
+        // Relaxed: joiners raise it under the lock we hold.
+        let wake = st.unfinished == 0 && self.joiners.load(Ordering::Relaxed) != 0;
+        drop(st);
+        if wake {
+            self.wake_all(&self.joiners);
+        }
+        Ok(())
+    }
+
+    fn join(&self) {
+        let mut st = self.state.lock();
+        while st.unfinished != 0 {
+            // Relaxed: read by others under the lock we hold.
+            self.joiners.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: the key is our own `joiners` field; the callbacks do nothing (no
+            // deadline, so `timed_out` never runs).
+            unsafe {
+                st.park(
+                    self.key(&self.joiners),
+                    || true,
+                    |_, _| {},
+                    DEFAULT_PARK_TOKEN,
+                    None,
+                )
+            };
+            st = self.state.lock();
+        }
+    }
+
+    fn shutdown(&self, immediate: bool) -> Vec<T> {
+        let mut st = self.state.lock();
+        st.shutdown = true;
+        let discarded = if immediate {
+            let items = st.items.drain_all();
+            st.unfinished = st.unfinished.saturating_sub(items.len());
+            self.len.store(0, Ordering::Relaxed);
+            items
+        } else {
+            Vec::new()
+        };
+        // Relaxed: all three are raised under the lock we hold.
+        let joiners = st.unfinished == 0 && self.joiners.load(Ordering::Relaxed) != 0;
+        let getters = self.getters.load(Ordering::Relaxed) != 0;
+        let putters = self.putters.load(Ordering::Relaxed) != 0;
+        drop(st);
+        if joiners {
+            self.wake_all(&self.joiners);
+        }
+        if getters {
+            self.wake_all(&self.getters);
+        }
+        if putters {
+            self.wake_all(&self.putters);
+        }
+        // Dropped (if the caller drops them) outside the lock.
+        discarded
+    }
+
+    fn is_shutdown(&self) -> bool {
+        self.state.lock().shutdown
+    }
+
+    fn key(&self, waiters: &AtomicUsize) -> usize {
+        waiters as *const AtomicUsize as usize
+    }
+
+    /// Wakes the oldest thread parked on `waiters`' key, if any. Called after the lock is
+    /// released (so the woken thread does not wake only to block on it).
+    fn wake_one(&self, waiters: &AtomicUsize) {
+        let callback = |result: UnparkResult| {
+            if result.unparked_threads != 0 {
+                waiters.fetch_sub(1, Ordering::Relaxed);
+            }
+            DEFAULT_UNPARK_TOKEN
+        };
+        // SAFETY: the key is one of our own counter fields; the callback only uses an
+        // atomic, cannot panic and does not call into the parking layer.
+        unsafe { parking::unpark_one(self.key(waiters), callback) };
+    }
+
+    /// Wakes every thread parked on `waiters`' key.
+    fn wake_all(&self, waiters: &AtomicUsize) {
+        let callback = |result: UnparkResult| {
+            waiters.fetch_sub(result.unparked_threads, Ordering::Relaxed);
+            DEFAULT_UNPARK_TOKEN
+        };
+        // SAFETY: as in `wake_one`; the filter does nothing else.
+        unsafe { parking::unpark_filter(self.key(waiters), |_| FilterOp::Unpark, callback) };
+    }
+}
+
+/// Defines one public queue type over `Core` with the given storage.
+macro_rules! queue_type {
+    (
+        $(#[$attr:meta])*
+        $name:ident, $storage:ident, [$($bound:tt)*], $example:literal
+    ) => {
+        $(#[$attr])*
+        pub struct $name<T> {
+            core: Core<T, $storage<T>>,
+        }
+
+        impl<T $($bound)*> $name<T> {
+            /// A queue holding at most `maxsize` items; `0` means unbounded (Python:
+            #[doc = concat!("`queue.", stringify!($name), "(maxsize)`).")]
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(2);")]
+            /// q.put(1).unwrap();
+            /// assert_eq!(q.maxsize(), 2);
+            /// ```
+            #[must_use]
+            pub fn new(maxsize: usize) -> Self {
+                $name { core: Core::new(maxsize) }
+            }
+
+            /// The bound given to [`new`](Self::new) (`0`: unbounded).
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("assert_eq!(", stringify!($name), "::<u8>::new(0).maxsize(), 0);")]
+            /// ```
+            pub fn maxsize(&self) -> usize {
+                self.core.maxsize
+            }
+
+            /// Puts `item`, blocking while the queue is full (Python: `q.put(item)`). After
+            /// [`shutdown`](Self::shutdown) it fails with [`PutError::ShutDown`], handing the
+            /// item back, even when the queue is also full.
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::{PutError, ", stringify!($name), "};")]
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(1);")]
+            /// q.put("a").unwrap();
+            /// q.shutdown(false);
+            /// assert_eq!(q.put("b"), Err(PutError::ShutDown("b")));
+            /// ```
+            pub fn put(&self, item: T) -> Result<(), PutError<T>> {
+                self.core.put(item, Some(None))
+            }
+
+            /// Puts `item` if there is room, without blocking (Python: `q.put_nowait(item)`);
+            /// [`PutError::Full`] hands it back otherwise.
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::{PutError, ", stringify!($name), "};")]
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(1);")]
+            /// assert_eq!(q.try_put(1), Ok(()));
+            /// assert_eq!(q.try_put(2), Err(PutError::Full(2)));
+            /// ```
+            pub fn try_put(&self, item: T) -> Result<(), PutError<T>> {
+                self.core.put(item, None)
+            }
+
+            /// Puts `item`, blocking while the queue is full for at most `timeout` (Python:
+            /// `q.put(item, timeout=t)`). A zero timeout tries once; any `Duration`,
+            /// `Duration::MAX` included, is accepted.
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::{PutError, ", stringify!($name), "};")]
+            /// use std::time::Duration;
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(1);")]
+            /// assert_eq!(q.put_timeout(1, Duration::MAX), Ok(()));
+            /// assert_eq!(q.put_timeout(2, Duration::from_millis(1)), Err(PutError::Full(2)));
+            /// ```
+            pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
+                if timeout.is_zero() {
+                    return self.core.put(item, None);
+                }
+                self.core.put(item, Some(parking::deadline_after(timeout)))
+            }
+
+            /// Puts `item`, blocking while the queue is full until `deadline` at the latest.
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::{PutError, ", stringify!($name), "};")]
+            /// use std::time::Instant;
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(1);")]
+            /// assert_eq!(q.put_until(1, Instant::now()), Ok(()));
+            /// assert_eq!(q.put_until(2, Instant::now()), Err(PutError::Full(2)));
+            /// ```
+            pub fn put_until(&self, item: T, deadline: Instant) -> Result<(), PutError<T>> {
+                self.core.put(item, Some(Some(deadline)))
+            }
+
+            /// Takes an item, blocking while the queue is empty (Python: `q.get()`). After
+            /// [`shutdown`](Self::shutdown) it still returns the remaining items, then
+            /// fails with [`GetError::ShutDown`].
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::{GetError, ", stringify!($name), "};")]
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(0);")]
+            /// q.put(1).unwrap();
+            /// q.shutdown(false);
+            /// assert_eq!(q.get(), Ok(1));
+            /// assert_eq!(q.get(), Err(GetError::ShutDown));
+            /// ```
+            pub fn get(&self) -> Result<T, GetError> {
+                self.core.get(Some(None))
+            }
+
+            /// Takes an item if there is one, without blocking (Python: `q.get_nowait()`).
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::{GetError, ", stringify!($name), "};")]
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(0);")]
+            /// assert_eq!(q.try_get(), Err(GetError::Empty));
+            /// q.put(1).unwrap();
+            /// assert_eq!(q.try_get(), Ok(1));
+            /// ```
+            pub fn try_get(&self) -> Result<T, GetError> {
+                self.core.get(None)
+            }
+
+            /// Takes an item, blocking while the queue is empty for at most `timeout`
+            /// (Python: `q.get(timeout=t)`). A zero timeout tries once.
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::{GetError, ", stringify!($name), "};")]
+            /// use std::time::Duration;
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::<u8>::new(0);")]
+            /// assert_eq!(q.get_timeout(Duration::from_millis(1)), Err(GetError::Empty));
+            /// ```
+            pub fn get_timeout(&self, timeout: Duration) -> Result<T, GetError> {
+                if timeout.is_zero() {
+                    return self.core.get(None);
+                }
+                self.core.get(Some(parking::deadline_after(timeout)))
+            }
+
+            /// Takes an item, blocking while the queue is empty until `deadline` at the
+            /// latest.
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::{GetError, ", stringify!($name), "};")]
+            /// use std::time::Instant;
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::<u8>::new(0);")]
+            /// assert_eq!(q.get_until(Instant::now()), Err(GetError::Empty));
+            /// ```
+            pub fn get_until(&self, deadline: Instant) -> Result<T, GetError> {
+                self.core.get(Some(Some(deadline)))
+            }
+
+            /// Marks one item taken earlier as processed (Python: `q.task_done()`); when
+            /// every item put has been marked, [`join`](Self::join) returns. Calling it more
+            /// times than items were put is an error and changes nothing.
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::{TaskDoneError, ", stringify!($name), "};")]
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(0);")]
+            /// q.put(1).unwrap();
+            /// q.get().unwrap();
+            /// assert_eq!(q.task_done(), Ok(()));
+            /// assert_eq!(q.task_done(), Err(TaskDoneError));
+            /// ```
+            pub fn task_done(&self) -> Result<(), TaskDoneError> {
+                self.core.task_done()
+            }
+
+            /// Blocks until every item ever put has been marked done with
+            /// [`task_done`](Self::task_done) (or discarded by an immediate
+            /// [`shutdown`](Self::shutdown)) (Python: `q.join()`). It never fails.
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(0);")]
+            /// std::thread::scope(|s| {
+            ///     s.spawn(|| {
+            ///         while let Ok(_item) = q.get() {
+            ///             q.task_done().unwrap();
+            ///         }
+            ///     });
+            ///     for i in 0..10 {
+            ///         q.put(i).unwrap();
+            ///     }
+            ///     q.join(); // all ten processed
+            ///     q.shutdown(false); // lets the worker's `get` fail
+            /// });
+            /// ```
+            pub fn join(&self) {
+                self.core.join()
+            }
+
+            /// The number of items in the queue: a snapshot (Python: `q.qsize()`).
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(0);")]
+            /// q.put(1).unwrap();
+            /// assert_eq!(q.qsize(), 1);
+            /// ```
+            pub fn qsize(&self) -> usize {
+                self.core.qsize()
+            }
+
+            /// Whether the queue is empty: a snapshot (Python: `q.empty()`).
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("assert!(", stringify!($name), "::<u8>::new(0).empty());")]
+            /// ```
+            pub fn empty(&self) -> bool {
+                self.core.qsize() == 0
+            }
+
+            /// Whether the queue is full (never, when unbounded): a snapshot (Python:
+            /// `q.full()`).
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(1);")]
+            /// q.put(1).unwrap();
+            /// assert!(q.full());
+            /// ```
+            pub fn full(&self) -> bool {
+                self.core.maxsize != 0 && self.core.qsize() >= self.core.maxsize
+            }
+
+            /// Shuts the queue down, as Python 3.13's `q.shutdown(immediate)`: every later
+            /// `put` fails with [`PutError::ShutDown`]; `get` returns the remaining items,
+            /// then fails with [`GetError::ShutDown`](crate::GetError::ShutDown); blocked
+            /// putters and getters are woken. With `immediate`, the remaining items are
+            /// removed and counted as done (so [`join`](Self::join) returns once the items
+            /// already taken are done) and handed back, in the order `get` would have
+            /// returned them (Python discards them). Shutting down twice is allowed.
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(0);")]
+            /// q.put(1).unwrap();
+            /// assert_eq!(q.shutdown(true), vec![1]);
+            /// assert!(q.is_shutdown());
+            /// q.join(); // the discarded item counts as done
+            /// ```
+            pub fn shutdown(&self, immediate: bool) -> Vec<T> {
+                self.core.shutdown(immediate)
+            }
+
+            /// Whether [`shutdown`](Self::shutdown) was called (Python: `q.is_shutdown`).
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::<u8>::new(0);")]
+            /// assert!(!q.is_shutdown());
+            /// q.shutdown(false);
+            /// assert!(q.is_shutdown());
+            /// ```
+            pub fn is_shutdown(&self) -> bool {
+                self.core.is_shutdown()
+            }
+        }
+
+        impl<T $($bound)*> Default for $name<T> {
+            /// An unbounded queue.
+            fn default() -> Self {
+                $name::new(0)
+            }
+        }
+
+        impl<T> fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("maxsize", &self.core.maxsize)
+                    .field("qsize", &self.core.qsize())
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+queue_type! {
+    /// A multi-producer, multi-consumer FIFO queue with Python's `queue.Queue` semantics:
+    /// bounded or not, blocking `put`/`get` in the crate's three forms (items refused are
+    /// handed back in the error), `task_done`/`join` accounting, and Python 3.13's
+    /// `shutdown`.
+    ///
+    /// A small lock-protected store (our own [`Lock`](crate::Lock), never held while user
+    /// code runs: items are dropped and returned outside it). A blocked getter or putter
+    /// spins briefly, then parks on a key of its own kind, and a `put` or `get` wakes one
+    /// only when one is parked (a counter says so), after releasing the lock.
+    ///
+    /// ```
+    /// use contexture_sync::Queue;
+    ///
+    /// let q = Queue::new(0);
+    /// for i in 0..3 {
+    ///     q.put(i).unwrap();
+    /// }
+    /// assert_eq!((q.get(), q.get(), q.get()), (Ok(0), Ok(1), Ok(2))); // first in, first out
+    /// ```
+    Queue, Fifo, [], "FIFO"
+}
+
+queue_type! {
+    /// A last-in, first-out queue (a stack) with Python's `queue.LifoQueue` semantics;
+    /// otherwise exactly [`Queue`].
+    ///
+    /// ```
+    /// use contexture_sync::LifoQueue;
+    ///
+    /// let q = LifoQueue::new(0);
+    /// for i in 0..3 {
+    ///     q.put(i).unwrap();
+    /// }
+    /// assert_eq!((q.get(), q.get(), q.get()), (Ok(2), Ok(1), Ok(0))); // last in, first out
+    /// ```
+    LifoQueue, Lifo, [], "LIFO"
+}
+
+queue_type! {
+    /// A priority queue with Python's `queue.PriorityQueue` semantics: the smallest item
+    /// (by `Ord`) comes out first; **equal items come out in the order they were put** (a
+    /// sequence number breaks ties, which Python's `heapq` does not promise). Otherwise
+    /// exactly [`Queue`].
+    ///
+    /// Use a tuple `(priority, payload)` as Python does; unlike Python, the payload must be
+    /// `Ord` too (or wrap it to compare by priority only). `Ord` runs under the queue's
+    /// lock: it must not use this queue. If it panics, the item being put is dropped, the
+    /// queue stays usable and the order of the items already in it is unspecified.
+    ///
+    /// ```
+    /// use contexture_sync::PriorityQueue;
+    ///
+    /// let q = PriorityQueue::new(0);
+    /// q.put((3, "low")).unwrap();
+    /// q.put((1, "high")).unwrap();
+    /// q.put((2, "middle")).unwrap();
+    /// assert_eq!(q.get(), Ok((1, "high")));
+    /// assert_eq!(q.get(), Ok((2, "middle")));
+    /// ```
+    PriorityQueue, Priority, [: Ord], "priority"
+}
