@@ -103,3 +103,26 @@ mod pool {
         assert_not_impl!(SubmitError<std::rc::Rc<u8>>: Send);
     }
 }
+
+mod ctxvar {
+    use super::*;
+    use contexture::ctxvar::{
+        AlreadyEntered, Context, ContextVar, InContext, LookupError, ResetError, Token,
+    };
+
+    #[test]
+    fn contexts_travel_and_are_not_clone() {
+        // A context must be able to move into pool workers, threads and tokio tasks.
+        is_send::<Context>();
+        is_sync::<Context>();
+        // Identity matters: copy with `ctx.copy()`, never `clone()`.
+        assert_not_impl!(Context: Clone);
+        is_send::<ContextVar<u8>>();
+        is_sync::<ContextVar<u8>>();
+        is_send::<Token<u8>>();
+        is_send::<InContext<std::future::Ready<()>>>();
+        is_send::<AlreadyEntered>();
+        is_send::<LookupError>();
+        is_send::<ResetError<u8>>();
+    }
+}
