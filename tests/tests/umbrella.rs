@@ -29,7 +29,8 @@ fn ctxvar_paths_resolve() {
     let _: Option<(AlreadyEntered, LookupError, ResetError<u8>, Token<u8>)> = None;
     let _: Option<ScopedSet<'static, u8>> = None;
     let _: Option<InContext<std::future::Ready<()>>> = None;
-    let _ = std::future::ready(()).with_current_context();
+    let adapted: InContext<std::future::Ready<()>> = std::future::ready(()).with_current_context();
+    drop(adapted);
     let _: contexture::ctxvar::thread::Builder = contexture::ctxvar::thread::Builder::new();
     let _ = contexture::ctxvar::spawn::<std::future::Ready<()>>;
     let _ = contexture::ctxvar::spawn_blocking::<fn(), ()>;
