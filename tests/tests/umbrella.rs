@@ -37,6 +37,9 @@ fn ctxvar_paths_resolve() {
     assert_eq!(V.get(), None);
 }
 
+/// Names a type: compiles only if the path resolves.
+fn named<T: ?Sized>() {}
+
 #[test]
 fn sync_paths_resolve() {
     use contexture::sync::{
@@ -47,34 +50,29 @@ fn sync_paths_resolve() {
     };
     fn takes_condition_lock<L: ConditionLock>() {}
     takes_condition_lock::<RLock>();
-    let _: Option<(
-        Barrier,
-        BarrierBuilder,
-        BoundedSemaphore,
-        BrokenBarrier,
-        Condition,
-    )> = None;
-    let _: Option<(ConditionError, ConditionGuard<'static>, Event, GetError)> = None;
-    let _: Option<(
-        LifoQueue<u8>,
-        Lock,
-        LockGuard<'static>,
-        PriorityQueue<u8>,
-        PutError<u8>,
-    )> = None;
-    let _: Option<(
-        Queue<u8>,
-        RLock,
-        RLockGuard<'static>,
-        ReleaseError,
-        Semaphore,
-    )> = None;
-    let _: Option<(
-        SemaphorePermit<'static>,
-        SemaphoreReleaseError,
-        TaskDoneError,
-        ZeroParties,
-    )> = None;
+    named::<Barrier>();
+    named::<BarrierBuilder>();
+    named::<BoundedSemaphore>();
+    named::<BrokenBarrier>();
+    named::<Condition>();
+    named::<ConditionError>();
+    named::<ConditionGuard<'static>>();
+    named::<Event>();
+    named::<GetError>();
+    named::<LifoQueue<u8>>();
+    named::<Lock>();
+    named::<LockGuard<'static>>();
+    named::<PriorityQueue<u8>>();
+    named::<PutError<u8>>();
+    named::<Queue<u8>>();
+    named::<RLock>();
+    named::<RLockGuard<'static>>();
+    named::<ReleaseError>();
+    named::<Semaphore>();
+    named::<SemaphorePermit<'static>>();
+    named::<SemaphoreReleaseError>();
+    named::<TaskDoneError>();
+    named::<ZeroParties>();
 }
 
 #[test]
@@ -84,13 +82,12 @@ fn pool_paths_resolve() {
         ReturnWhen, SubmitError, TaskError, ThreadPool,
     };
     let _: Builder = ThreadPool::builder();
-    let _: Option<(
-        AsCompleted<'static, u8>,
-        BuildError,
-        CallbackPanicked,
-        Handle<u8>,
-    )> = None;
-    let _: Option<(Map<u8>, ReturnWhen, SubmitError<fn()>, TaskError)> = None;
+    named::<AsCompleted<'static, u8>>();
+    named::<BuildError>();
+    named::<CallbackPanicked>();
+    named::<Map<u8>>();
+    named::<SubmitError<fn()>>();
+    named::<TaskError>();
     let none: [&Handle<u8>; 0] = [];
     assert_eq!(as_completed(none, None).count(), 0);
     assert_eq!(wait(none, ReturnWhen::AllCompleted, None).0.len(), 0);
