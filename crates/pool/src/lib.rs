@@ -9,7 +9,7 @@
 //! - [`Handle<T>`]: [`result`](Handle::result), [`result_timeout`](Handle::result_timeout),
 //!   [`wait_timeout`](Handle::wait_timeout), [`cancel`](Handle::cancel),
 //!   [`cancelled`](Handle::cancelled), [`running`](Handle::running), [`done`](Handle::done),
-//!   [`add_done_callback`](Handle::add_done_callback), and `.await` ([`Future`]).
+//!   [`add_done_callback`](Handle::add_done_callback), and `.await` ([`Future`](std::future::Future)).
 //! - Many handles: [`as_completed`] ([`AsCompleted`]), [`wait`] with [`ReturnWhen`].
 //! - Errors: [`SubmitError`] (hands the closure back), [`TaskError`], [`BuildError`],
 //!   [`CallbackPanicked`].
