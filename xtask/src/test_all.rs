@@ -255,7 +255,7 @@ fn miri(options: &Options, notes: &mut Vec<String>) -> Outcome {
     }
     let failed = run_per_package(&packages, |package| {
         let mut cmd = util::cargo_nightly();
-        cmd.args(["miri", "test", "-p", package]);
+        cmd.args(["miri", "test", "--all-features", "-p", package]);
         cmd
     });
     per_package_outcome(&failed)

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use contexture_ctxvar::{copy_context, Context, ContextVar, FutureExt};
+use contexture_ctxvar::{Context, ContextVar, FutureExt};
 use futures::executor::block_on;
 
 static V: ContextVar<u32> = ContextVar::new("v");
@@ -124,6 +124,7 @@ fn futures_interleaved_on_one_thread_keep_their_own_values() {
     assert_eq!(log.lock().unwrap().len(), 6);
 }
 
+#[cfg(feature = "tokio")]
 #[test]
 fn tokio_multi_thread_spawn_and_spawn_blocking_inherit_a_copy() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -148,7 +149,7 @@ fn tokio_multi_thread_spawn_and_spawn_blocking_inherit_a_copy() {
         let blocking = contexture_ctxvar::spawn_blocking(|| {
             let start = V.get();
             V.set(9);
-            (start, copy_context().get(&V))
+            (start, contexture_ctxvar::copy_context().get(&V))
         });
         assert_eq!(blocking.await.unwrap(), (Some(7), Some(9)));
         assert_eq!(V.get(), Some(7));

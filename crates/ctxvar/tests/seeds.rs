@@ -39,6 +39,7 @@ fn two_threads_each_read_back_their_own_value() {
     assert!(TRACKER.get().is_none(), "main never saw them");
 }
 
+#[cfg(feature = "tokio")]
 #[test]
 fn two_tokio_tasks_set_and_read_back_across_an_await() {
     static CTX: ContextVar<&str> = ContextVar::new("ctx");
