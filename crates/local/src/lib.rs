@@ -95,16 +95,16 @@
 //! # Performance
 //!
 //! `cargo xtask bench local` (criterion; ours and the anchors in the same process and run;
-//! 2-core CI-class machine, 2026-11-25):
+//! 2-core machine, 2026-11-25; ratios vary by about ±10% between runs):
 //!
 //! | operation | `Local` | anchor | ratio | target |
 //! |---|---:|---|---:|---|
-//! | `get`, value present | 1.47 ns | `thread_local::ThreadLocal::get` 2.03 ns | **0.73×** | ≤ 1.0× |
-//! | `get`, value present | 1.47 ns | std `thread_local!` `with` 0.57 ns | 2.6× | — (per-static, not per-object) |
-//! | first access on a new thread | 204 ns | `ThreadLocal::get_or` 102 ns | 2.0× | — (once per thread; id + registration) |
-//! | `new` + store + drop | 105 ns | `ThreadLocal` 40 ns | 2.7× | — (two registry lock round trips) |
-//! | `new` + drop, never used | 218 ns | `ThreadLocal` 216 ns | 1.01× | — |
-//! | spawn + touch + join | 57.5 µs | same loop without a `Local` 53.4 µs | **1.08×** | ≤ 1.1× |
+//! | `get`, value present | 1.43 ns | `thread_local::ThreadLocal::get` 2.15 ns | **0.66×** (0.66–0.73× over 3 runs) | ≤ 1.0× |
+//! | `get`, value present | 1.43 ns | std `thread_local!` `with` 0.55 ns | 2.6× | — (per-static, not per-object) |
+//! | first access on a new thread | 233 ns | `ThreadLocal::get_or` 128 ns | 1.8× | — (once per thread; id + registration) |
+//! | `new` + store + drop | 105 ns | `ThreadLocal` 56 ns | 1.9× | — (two registry lock round trips) |
+//! | `new` + drop, never used | 202 ns | `ThreadLocal` 200 ns | 1.01× | — |
+//! | spawn + touch + join | 49.8–68.0 µs | same loop without a `Local` | **1.00–1.15×** (4 runs: 1.00, 1.03, 1.08, 1.15) | ≤ 1.1× |
 //!
 //! The last row includes the exit cleanup that `thread_local` does not do at all.
 //!
