@@ -18,6 +18,32 @@ fn tiny(n: u64) -> u64 {
     black_box(n).wrapping_mul(31) ^ 7
 }
 
+/// Submits `iters` tiny jobs to our pool, then takes every result.
+fn submit_all(pool: &ThreadPool, iters: u64) -> Duration {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..iters)
+        .map(|n| pool.submit(move || tiny(n)).unwrap())
+        .collect();
+    for h in handles {
+        black_box(h.result().unwrap());
+    }
+    start.elapsed()
+}
+
+/// Hands `iters` jobs to an anchor through `spawn(n, sender)`, each sending its result back
+/// on a channel, then receives them all.
+fn fan_out(iters: u64, spawn: impl Fn(u64, mpsc::Sender<u64>)) -> Duration {
+    let start = Instant::now();
+    let (tx, rx) = mpsc::channel();
+    for n in 0..iters {
+        spawn(n, tx.clone());
+    }
+    for _ in 0..iters {
+        black_box(rx.recv().unwrap());
+    }
+    start.elapsed()
+}
+
 /// Submit `iters` tiny jobs and wait for every result (the "100,000 tiny jobs" row: criterion
 /// picks batch sizes around that).
 fn submit_and_wait(c: &mut Criterion) {
@@ -26,16 +52,7 @@ fn submit_and_wait(c: &mut Criterion) {
 
     let ours = ThreadPool::builder().max_workers(WORKERS).build().unwrap();
     group.bench_function("contexture", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            let handles: Vec<_> = (0..iters)
-                .map(|n| ours.submit(move || tiny(n)).unwrap())
-                .collect();
-            for h in handles {
-                black_box(h.result().unwrap());
-            }
-            start.elapsed()
-        })
+        b.iter_custom(|iters| submit_all(&ours, iters))
     });
 
     let ours_plain = ThreadPool::builder()
@@ -44,31 +61,15 @@ fn submit_and_wait(c: &mut Criterion) {
         .build()
         .unwrap();
     group.bench_function("contexture (no context)", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            let handles: Vec<_> = (0..iters)
-                .map(|n| ours_plain.submit(move || tiny(n)).unwrap())
-                .collect();
-            for h in handles {
-                black_box(h.result().unwrap());
-            }
-            start.elapsed()
-        })
+        b.iter_custom(|iters| submit_all(&ours_plain, iters))
     });
 
     let threadpool = threadpool::ThreadPool::new(WORKERS);
     group.bench_function("threadpool+channel", |b| {
         b.iter_custom(|iters| {
-            let start = Instant::now();
-            let (tx, rx) = mpsc::channel();
-            for n in 0..iters {
-                let tx = tx.clone();
-                threadpool.execute(move || tx.send(tiny(n)).unwrap());
-            }
-            for _ in 0..iters {
-                black_box(rx.recv().unwrap());
-            }
-            start.elapsed()
+            fan_out(iters, |n, tx| {
+                threadpool.execute(move || tx.send(tiny(n)).unwrap())
+            })
         })
     });
 
@@ -78,16 +79,9 @@ fn submit_and_wait(c: &mut Criterion) {
         .unwrap();
     group.bench_function("rayon spawn+channel", |b| {
         b.iter_custom(|iters| {
-            let start = Instant::now();
-            let (tx, rx) = mpsc::channel();
-            for n in 0..iters {
-                let tx = tx.clone();
-                rayon.spawn(move || tx.send(tiny(n)).unwrap());
-            }
-            for _ in 0..iters {
-                black_box(rx.recv().unwrap());
-            }
-            start.elapsed()
+            fan_out(iters, |n, tx| {
+                rayon.spawn(move || tx.send(tiny(n)).unwrap())
+            })
         })
     });
 
