@@ -149,12 +149,25 @@ pub struct Builder {
 
 impl Builder {
     /// The most workers the pool starts (default `min(32, cpus + 4)`, Python's default).
+    ///
+    /// ```
+    /// use contexture_pool::{BuildError, ThreadPool};
+    /// assert_eq!(ThreadPool::builder().max_workers(3).build().unwrap().max_workers(), 3);
+    /// assert_eq!(ThreadPool::builder().max_workers(0).build().err(), Some(BuildError::ZeroWorkers));
+    /// ```
     pub fn max_workers(mut self, n: usize) -> Builder {
         self.max_workers = Some(n);
         self
     }
 
     /// Workers are named `{prefix}_{n}` (default `contexture-pool-{pool number}`).
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::builder().thread_name_prefix("io").build().unwrap();
+    /// let name = pool.submit(|| std::thread::current().name().map(str::to_owned)).unwrap();
+    /// assert_eq!(name.result().unwrap().as_deref(), Some("io_0"));
+    /// ```
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Builder {
         self.prefix = Some(prefix.into());
         self
@@ -182,12 +195,29 @@ impl Builder {
     }
 
     /// Whether each job runs in a copy of the submitter's context (default `true`).
+    ///
+    /// ```
+    /// use contexture_ctxvar::ContextVar;
+    /// use contexture_pool::ThreadPool;
+    /// static USER: ContextVar<&str> = ContextVar::new("user");
+    /// let _user = USER.set_scoped("alice");
+    /// let carried = ThreadPool::new();
+    /// assert_eq!(carried.submit(|| USER.get()).unwrap().result(), Ok(Some("alice")));
+    /// let plain = ThreadPool::builder().propagate_context(false).build().unwrap();
+    /// assert_eq!(plain.submit(|| USER.get()).unwrap().result(), Ok(None));
+    /// ```
     pub fn propagate_context(mut self, on: bool) -> Builder {
         self.propagate_context = on;
         self
     }
 
     /// Stack size of each worker, in bytes (default: std's).
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::builder().stack_size(4 << 20).build().unwrap();
+    /// assert_eq!(pool.submit(|| [0u8; 1 << 20].len()).unwrap().result(), Ok(1 << 20));
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = Some(bytes);
         self
@@ -195,12 +225,24 @@ impl Builder {
 
     /// Bounds the queue of jobs not yet started: `submit` then waits for room and
     /// `try_submit` hands the closure back when full (backpressure). Default: unbounded.
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::builder().queue_bound(8).build().unwrap();
+    /// assert_eq!(pool.submit(|| 1).unwrap().result(), Ok(1));
+    /// ```
     pub fn queue_bound(mut self, jobs: usize) -> Builder {
         self.queue_bound = Some(jobs);
         self
     }
 
     /// Builds the pool. No worker starts before the first job.
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::builder().build().unwrap();
+    /// assert_eq!(pool.workers(), 0, "no worker before the first job");
+    /// ```
     pub fn build(self) -> Result<ThreadPool, BuildError> {
         match self.max_workers.unwrap_or_else(default_max_workers) {
             0 => Err(BuildError::ZeroWorkers),
@@ -284,11 +326,23 @@ impl Default for ThreadPool {
 
 impl ThreadPool {
     /// A pool with the default settings.
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::new();
+    /// assert_eq!(pool.submit(|| "hi").unwrap().result(), Ok("hi"));
+    /// ```
     pub fn new() -> ThreadPool {
         ThreadPool::builder().build_with(default_max_workers())
     }
 
     /// Starts configuring a pool.
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::builder().max_workers(2).build().unwrap();
+    /// assert_eq!(pool.max_workers(), 2);
+    /// ```
     pub fn builder() -> Builder {
         Builder {
             max_workers: None,
@@ -301,17 +355,43 @@ impl ThreadPool {
     }
 
     /// The most workers this pool starts.
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    /// assert_eq!(ThreadPool::new().max_workers(), (cpus + 4).min(32));
+    /// ```
     pub fn max_workers(&self) -> usize {
         self.shared.config.max_workers
     }
 
     /// Workers started so far (and not yet joined).
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::builder().max_workers(4).build().unwrap();
+    /// for n in 0..3 {
+    ///     pool.submit(move || n).unwrap().result().unwrap();
+    /// }
+    /// assert_eq!(pool.workers(), 1, "an idle worker is reused before a new one starts");
+    /// ```
     pub fn workers(&self) -> usize {
         self.shared.lock().workers.len()
     }
 
     /// Queues `f`; waits for room when the queue is bounded and full. Refused, with `f` handed
     /// back, after shutdown or when the pool is broken.
+    ///
+    /// ```
+    /// use contexture_pool::{SubmitError, ThreadPool};
+    /// let pool = ThreadPool::new();
+    /// assert_eq!(pool.submit(|| 2 + 2).unwrap().result(), Ok(4));
+    /// pool.shutdown(true, false);
+    /// match pool.submit(|| 5) {
+    ///     Err(SubmitError::ShutDown(job)) => assert_eq!(job(), 5), // handed back
+    ///     _ => unreachable!(),
+    /// }
+    /// ```
     pub fn submit<F, T>(&self, f: F) -> Result<Handle<T>, SubmitError<F>>
     where
         F: FnOnce() -> T + Send + 'static,

@@ -256,6 +256,15 @@ impl<T> Handle<T> {
     }
 
     /// Blocks until the job has ended, without taking its outcome.
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::new();
+    /// let h = pool.submit(|| 1).unwrap();
+    /// h.wait();
+    /// assert!(h.done());
+    /// assert_eq!(h.result(), Ok(1), "waiting did not take the outcome");
+    /// ```
     pub fn wait(&self) {
         self.wait_until(None);
     }
@@ -330,17 +339,46 @@ impl<T> Handle<T> {
     }
 
     /// Whether the job was cancelled.
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::new();
+    /// let h = pool.submit(|| ()).unwrap();
+    /// h.wait();
+    /// assert!(!h.cancelled(), "it ran");
+    /// ```
     pub fn cancelled(&self) -> bool {
         let state = self.task().lock();
         matches!(state.phase, Phase::Done(Err(TaskError::Cancelled)))
     }
 
     /// Whether a worker is running the job now.
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::new();
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let h = pool.submit(move || rx.recv().unwrap()).unwrap();
+    /// while !h.running() {
+    ///     std::thread::yield_now();
+    /// }
+    /// tx.send(()).unwrap();
+    /// h.wait();
+    /// assert!(!h.running());
+    /// ```
     pub fn running(&self) -> bool {
         matches!(self.task().lock().phase, Phase::Running)
     }
 
     /// Whether the job has ended (finished, failed or cancelled).
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::new();
+    /// let h = pool.submit(|| ()).unwrap();
+    /// h.wait();
+    /// assert!(h.done());
+    /// ```
     pub fn done(&self) -> bool {
         self.task().lock().ended()
     }
@@ -375,6 +413,17 @@ impl<T> Handle<T> {
     }
 
     /// Messages of done callbacks that panicked while running on a worker.
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let h = pool.submit(move || rx.recv().unwrap()).unwrap();
+    /// h.add_done_callback(|_| panic!("callback bug")).unwrap();
+    /// tx.send(()).unwrap();
+    /// h.wait();
+    /// assert_eq!(h.callback_panics(), ["callback bug"]);
+    /// ```
     pub fn callback_panics(&self) -> Vec<String> {
         self.task().lock().callback_panics.clone()
     }
