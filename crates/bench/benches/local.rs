@@ -95,20 +95,37 @@ fn new_store_drop(c: &mut Criterion) {
 }
 
 /// Thread churn: spawn a thread, touch the storage, join (which includes our exit cleanup).
+///
+/// Paired to cancel the drift of thread-spawn cost on a shared machine: every iteration runs
+/// both loops, one timed and one not, so both functions see the same mixed workload.
 fn churn(c: &mut Criterion) {
     static OURS: Local<u64> = Local::new();
+    fn with_local() {
+        thread::spawn(|| {
+            black_box(OURS.get_or(|| 1));
+        })
+        .join()
+        .unwrap();
+    }
+    fn without_local() {
+        thread::spawn(|| black_box(1u64)).join().unwrap();
+    }
+    fn paired(iters: u64, timed: fn(), untimed: fn()) -> Duration {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            untimed();
+            let start = Instant::now();
+            timed();
+            total += start.elapsed();
+        }
+        total
+    }
     let mut group = c.benchmark_group("local spawn+touch+join");
     group.bench_function("contexture", |b| {
-        b.iter(|| {
-            thread::spawn(|| {
-                black_box(OURS.get_or(|| 1));
-            })
-            .join()
-            .unwrap()
-        })
+        b.iter_custom(|iters| paired(iters, with_local, without_local))
     });
     group.bench_function("no_local", |b| {
-        b.iter(|| thread::spawn(|| black_box(1u64)).join().unwrap())
+        b.iter_custom(|iters| paired(iters, without_local, with_local))
     });
     group.finish();
 }

@@ -104,7 +104,7 @@
 //! | first access on a new thread | 233 ns | `ThreadLocal::get_or` 128 ns | 1.8× | — (once per thread; id + registration) |
 //! | `new` + store + drop | 105 ns | `ThreadLocal` 56 ns | 1.9× | — (two registry lock round trips) |
 //! | `new` + drop, never used | 202 ns | `ThreadLocal` 200 ns | 1.01× | — |
-//! | spawn + touch + join | 49.8–68.0 µs | same loop without a `Local` | **1.00–1.15×** (4 runs: 1.00, 1.03, 1.08, 1.15) | ≤ 1.1× |
+//! | spawn + touch + join | 51.8–56.0 µs | same loop without a `Local`, paired | **1.02×** pooled (3 paired runs: 1.10, 0.95, 1.04) | ≤ 1.1× |
 //!
 //! The last row includes the exit cleanup that `thread_local` does not do at all.
 //!
