@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{GetError, PutError, TaskDoneError};
 use crate::loom::{AtomicUsize, Ordering, SpinWait};
-use crate::mutex::Mutex;
+use crate::mutex::{Mutex, MutexGuard};
 use crate::parking::{
     self, FilterOp, ParkResult, UnparkResult, DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN,
 };
@@ -215,33 +215,9 @@ impl<T, S: Storage<T>> Core<T, S> {
             if timed_out || deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(PutError::Full(item));
             }
-            if !spun {
-                spun = true;
-                drop(st);
-                let mut spin = SpinWait::new();
-                while self.len.load(Ordering::Relaxed) >= self.limit && spin.spin() {}
-                st = self.state.lock();
-                continue;
-            }
-            // Relaxed: read by others under the lock we hold.
-            self.putters.fetch_add(1, Ordering::Relaxed);
-            let timed_out_cb = |_, _| {
-                self.putters.fetch_sub(1, Ordering::Relaxed);
-            };
-            // SAFETY: the key is our own `putters` field; the callbacks only use atomics,
-            // cannot panic and do not call into the parking layer.
-            let result = unsafe {
-                st.park(
-                    self.key(&self.putters),
-                    || true,
-                    timed_out_cb,
-                    DEFAULT_PARK_TOKEN,
-                    deadline,
-                )
-            };
-            // Timed out: look once more (as Python's loop does), then give up.
-            timed_out = result == ParkResult::TimedOut;
-            st = self.state.lock();
+            (st, timed_out) = self.block(st, &self.putters, deadline, &mut spun, |len| {
+                len >= self.limit
+            });
         }
     }
 
@@ -271,32 +247,7 @@ impl<T, S: Storage<T>> Core<T, S> {
             if timed_out || deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(GetError::Empty);
             }
-            if !spun {
-                spun = true;
-                drop(st);
-                let mut spin = SpinWait::new();
-                while self.len.load(Ordering::Relaxed) == 0 && spin.spin() {}
-                st = self.state.lock();
-                continue;
-            }
-            // Relaxed: read by others under the lock we hold.
-            self.getters.fetch_add(1, Ordering::Relaxed);
-            let timed_out_cb = |_, _| {
-                self.getters.fetch_sub(1, Ordering::Relaxed);
-            };
-            // SAFETY: the key is our own `getters` field; the callbacks only use atomics,
-            // cannot panic and do not call into the parking layer.
-            let result = unsafe {
-                st.park(
-                    self.key(&self.getters),
-                    || true,
-                    timed_out_cb,
-                    DEFAULT_PARK_TOKEN,
-                    deadline,
-                )
-            };
-            timed_out = result == ParkResult::TimedOut;
-            st = self.state.lock();
+            (st, timed_out) = self.block(st, &self.getters, deadline, &mut spun, |len| len == 0);
         }
     }
 
@@ -366,6 +317,47 @@ impl<T, S: Storage<T>> Core<T, S> {
 
     fn is_shutdown(&self) -> bool {
         self.state.lock().shutdown
+    }
+
+    /// One blocking step of `put`/`get`, for a thread that found the queue full/empty:
+    /// the first time, spin without the lock while `blocked(len)` holds; after that, count
+    /// itself in `waiters` and park on that counter's key until woken or `deadline`. The
+    /// count is raised under the lock, so a `put`/`get` that changes the queue always sees
+    /// it. Returns the lock, re-taken, and whether the park timed out (the caller then looks
+    /// once more, as Python's loop does, and gives up).
+    fn block<'a>(
+        &'a self,
+        st: MutexGuard<'a, Inner<S>>,
+        waiters: &AtomicUsize,
+        deadline: Option<Instant>,
+        spun: &mut bool,
+        blocked: impl Fn(usize) -> bool,
+    ) -> (MutexGuard<'a, Inner<S>>, bool) {
+        if !*spun {
+            *spun = true;
+            drop(st);
+            let mut spin = SpinWait::new();
+            // Relaxed: `len` is only a hint; the decision is re-made under the lock.
+            while blocked(self.len.load(Ordering::Relaxed)) && spin.spin() {}
+            return (self.state.lock(), false);
+        }
+        // Relaxed: read by others under the lock we hold.
+        waiters.fetch_add(1, Ordering::Relaxed);
+        let timed_out_cb = |_, _| {
+            waiters.fetch_sub(1, Ordering::Relaxed);
+        };
+        // SAFETY: the key is one of our own counter fields; the callbacks only use atomics,
+        // cannot panic and do not call into the parking layer.
+        let result = unsafe {
+            st.park(
+                self.key(waiters),
+                || true,
+                timed_out_cb,
+                DEFAULT_PARK_TOKEN,
+                deadline,
+            )
+        };
+        (self.state.lock(), result == ParkResult::TimedOut)
     }
 
     fn key(&self, waiters: &AtomicUsize) -> usize {
