@@ -1,26 +1,15 @@
 //! `Handle`: results, timed waits that keep the result, cancellation, states, done
 //! callbacks, panics, and awaiting a handle.
 
+mod common;
+
+use common::blocker;
 use contexture_pool::{CallbackPanicked, TaskError, ThreadPool};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 fn one_worker() -> ThreadPool {
     ThreadPool::builder().max_workers(1).build().unwrap()
-}
-
-/// Submits a job that blocks until the returned sender sends (or is dropped).
-fn blocker(pool: &ThreadPool) -> (contexture_pool::Handle<()>, mpsc::Sender<()>) {
-    let (tx, rx) = mpsc::channel::<()>();
-    let (started_tx, started_rx) = mpsc::channel();
-    let h = pool
-        .submit(move || {
-            started_tx.send(()).unwrap();
-            let _ = rx.recv();
-        })
-        .unwrap();
-    started_rx.recv().unwrap();
-    (h, tx)
 }
 
 #[test]

@@ -2,10 +2,13 @@
 //! workers (whose thread-locals are dropped by then), dropping the pool, and a stress test of
 //! submitters racing `shutdown(cancel_pending = true)`.
 
+mod common;
+
+use common::blocker;
 use contexture_local::Local;
 use contexture_pool::{SubmitError, TaskError, ThreadPool};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Barrier};
+use std::sync::{Arc, Barrier};
 use std::thread;
 
 #[test]
@@ -35,15 +38,7 @@ fn shutdown_without_cancel_runs_queued_jobs() {
 #[test]
 fn shutdown_with_cancel_pending_cancels_queued_jobs() {
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
-    let (tx, rx) = mpsc::channel::<()>();
-    let (started_tx, started_rx) = mpsc::channel();
-    let busy = pool
-        .submit(move || {
-            started_tx.send(()).unwrap();
-            rx.recv().unwrap();
-        })
-        .unwrap();
-    started_rx.recv().unwrap();
+    let (busy, tx) = blocker(&pool);
     let queued: Vec<_> = (0..5).map(|n| pool.submit(move || n).unwrap()).collect();
     let releaser = thread::spawn(move || tx.send(()).unwrap());
     pool.shutdown(true, true);
@@ -118,15 +113,7 @@ fn bounded_queue_applies_backpressure() {
         .queue_bound(2)
         .build()
         .unwrap();
-    let (tx, rx) = mpsc::channel::<()>();
-    let (started_tx, started_rx) = mpsc::channel();
-    let busy = pool
-        .submit(move || {
-            started_tx.send(()).unwrap();
-            rx.recv().unwrap();
-        })
-        .unwrap();
-    started_rx.recv().unwrap();
+    let (busy, tx) = blocker(&pool);
     let a = pool.try_submit(|| 1).unwrap();
     let b = pool.try_submit(|| 2).unwrap();
     match pool.try_submit(|| 3) {
