@@ -156,9 +156,25 @@ impl Context {
         Ok(f())
     }
 
-    /// Runs `f` in this context, which `&mut self` proves nobody else can be inside: no
-    /// entered flag to take (the future adapter's own copy takes this path on every poll).
-    pub(crate) fn run_exclusive<R>(&mut self, f: impl FnOnce() -> R) -> R {
+    /// [`run`](Context::run) for a context nobody else can be inside, as `&mut self` proves:
+    /// it cannot fail, and it skips the entered flag's atomic operation. Use it for a context
+    /// you own, such as a copy taken for one job or one thread.
+    ///
+    /// ```
+    /// use contexture_ctxvar::{copy_context, ContextVar};
+    ///
+    /// static V: ContextVar<u8> = ContextVar::new("v");
+    /// V.set(1);
+    /// let mut job_ctx = copy_context();
+    /// let seen = job_ctx.run_mut(|| { V.set(2); V.get() });
+    /// assert_eq!((seen, V.get(), job_ctx.get(&V)), (Some(2), Some(1), Some(2)));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`run`](Context::run): while this thread's thread-locals are being destroyed, and a
+    /// panic of `f` is resumed after the previous context is restored.
+    pub fn run_mut<R>(&mut self, f: impl FnOnce() -> R) -> R {
         // SAFETY: `&mut self` excludes every other access to `parked` until `_exit` is gone.
         let _exit = unsafe { self.enter(false) };
         f()

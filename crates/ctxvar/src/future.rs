@@ -129,7 +129,7 @@ impl<F: Future> Future for InContext<F> {
         // SAFETY: see above; `this.future` stays where it is for as long as `self` lives.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
         let ctx = match &mut this.ctx {
-            Ctx::Own(ctx) => return ctx.run_exclusive(|| future.poll(cx)),
+            Ctx::Own(ctx) => return ctx.run_mut(|| future.poll(cx)),
             Ctx::Shared(ctx) => ctx,
         };
         match ctx.run(|| future.poll(cx)) {

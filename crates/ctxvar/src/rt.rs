@@ -57,5 +57,5 @@ where
     R: Send + 'static,
 {
     let mut ctx = copy_context();
-    tokio::task::spawn_blocking(move || ctx.run_exclusive(f))
+    tokio::task::spawn_blocking(move || ctx.run_mut(f))
 }

@@ -30,7 +30,7 @@ where
     T: Send + 'static,
 {
     let mut ctx = copy_context();
-    std::thread::spawn(move || ctx.run_exclusive(f))
+    std::thread::spawn(move || ctx.run_mut(f))
 }
 
 /// [`std::thread::Builder`] whose threads start inside a copy of the spawner's context.
@@ -99,6 +99,6 @@ impl Builder {
         T: Send + 'static,
     {
         let mut ctx = copy_context();
-        self.inner.spawn(move || ctx.run_exclusive(f))
+        self.inner.spawn(move || ctx.run_mut(f))
     }
 }
