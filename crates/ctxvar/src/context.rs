@@ -1,7 +1,6 @@
 //! `Context`: a snapshot-able mapping of vars to values, and `run`, which makes one current.
 
 use std::fmt;
-use std::mem::ManuallyDrop;
 use std::sync::PoisonError;
 
 use crate::current;
@@ -141,8 +140,9 @@ impl Context {
     /// resumed after the previous context is restored.
     #[inline]
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> Result<R, AlreadyEntered> {
-        // Acquire: pairs with the release in `Exit::drop`, so the previous runner's writes
-        // to `parked` are visible before we take it. A failed attempt writes nothing.
+        let here = current::here(); // (before the flag: a panic here leaves nothing taken)
+                                    // Acquire: pairs with the release in `Exit::drop`, so the previous runner's writes
+                                    // to `parked` are visible before we take it. A failed attempt writes nothing.
         if self
             .entered
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -152,7 +152,7 @@ impl Context {
         }
         // SAFETY: we just set `entered`, so no other thread writes `parked` until `Exit`
         // clears it; on this thread nothing else holds a reference into it.
-        let _exit = unsafe { self.enter(true) };
+        let _exit = unsafe { self.enter(here, true) };
         Ok(f())
     }
 
@@ -174,13 +174,16 @@ impl Context {
     ///
     /// As [`run`](Context::run): while this thread's thread-locals are being destroyed, and a
     /// panic of `f` is resumed after the previous context is restored.
+    #[inline]
     pub fn run_mut<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        let here = current::here();
         // SAFETY: `&mut self` excludes every other access to `parked` until `_exit` is gone.
-        let _exit = unsafe { self.enter(false) };
+        let _exit = unsafe { self.enter(here, false) };
         f()
     }
 
-    /// Moves the parked map into this thread's state; the returned guard moves it back.
+    /// Moves the parked map into this thread's state (`here`); the returned guard moves it
+    /// back.
     ///
     /// # Safety
     ///
@@ -188,31 +191,44 @@ impl Context {
     /// set `entered` (then `shared` is true: readers may come, so the version is published
     /// first, and the guard clears the flag), or holds `&mut Context` (no reader can exist).
     #[inline]
-    unsafe fn enter(&self, shared: bool) -> Exit<'_> {
+    unsafe fn enter(&self, here: current::Here, shared: bool) -> Exit<'_> {
         // SAFETY: only the holder of `entered` or of `&mut Context` writes `parked`, and
         // that is us; readers only read it.
         let published = self.parked.with(|p| unsafe { (*p).published });
         if shared && !published {
-            let mut snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
-            // `published == false` means `snapshot` is `None`: nothing to drop.
-            // SAFETY: as above.
-            *snapshot = Some(self.parked.with(|p| unsafe { (*p).map.clone() }));
+            // SAFETY: forwarded from the caller.
+            unsafe { self.publish() };
         }
-        let map = self.parked.with_mut(|p| {
-            // SAFETY: from here on readers use the snapshot (or cannot exist: `&mut
-            // Context`), and only we write: `parked` is ours.
-            let parked = unsafe { &mut *p };
-            parked.published |= shared;
-            std::mem::take(&mut parked.map)
-        });
-        let (prev_map, prev_id, entered_at) = current::with_mut(|s| s.enter(map, self.id));
+        // SAFETY: from here on readers use the snapshot (or cannot exist: `&mut Context`),
+        // and only we write: `parked` is ours.
+        let map = self
+            .parked
+            .with_mut(|p| std::mem::take(unsafe { &mut (*p).map }));
         Exit {
             ctx: self,
-            prev_map: ManuallyDrop::new(prev_map),
-            prev_id,
-            entered_at,
+            here,
+            entered: here.enter(map, self.id),
             shared,
         }
+    }
+
+    /// Publishes the parked version for readers on other threads, before a `run` takes it.
+    ///
+    /// # Safety
+    ///
+    /// As [`Context::enter`], with `shared`.
+    #[cold]
+    #[inline(never)]
+    unsafe fn publish(&self) {
+        let mut snapshot = self.snapshot.lock().unwrap_or_else(PoisonError::into_inner);
+        self.parked.with_mut(|p| {
+            // SAFETY: only the holder of `entered` writes `parked`, and that is us; readers
+            // read it only under the lock we hold.
+            let parked = unsafe { &mut *p };
+            // `published == false` means `snapshot` is `None`: nothing to drop.
+            *snapshot = Some(parked.map.clone());
+            parked.published = true;
+        });
     }
 
     /// The value of `var` in this context; a var's default does not count.
@@ -338,14 +354,12 @@ impl fmt::Debug for Context {
 }
 
 /// Leaves a context at the end of `run` (also when unwinding): restores the previous map,
-/// parks the context's map, publishes it if it changed, and clears `entered`.
+/// parks the context's map, withdraws a published version it made stale, and clears
+/// `entered`.
 struct Exit<'a> {
     ctx: &'a Context,
-    /// The map to restore: taken (exactly once) by `drop`.
-    prev_map: ManuallyDrop<Map>,
-    prev_id: u64,
-    /// The state's version right after entering (see `State::leave`).
-    entered_at: u64,
+    here: current::Here,
+    entered: current::Entered,
     /// Entered through the flag (readers may exist), not through `&mut Context`.
     shared: bool,
 }
@@ -353,35 +367,46 @@ struct Exit<'a> {
 impl Drop for Exit<'_> {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: `drop` runs once, and `prev_map` is not used after this.
-        let prev_map = unsafe { ManuallyDrop::take(&mut self.prev_map) };
-        let (map, written) =
-            current::with_mut(|s| s.leave(prev_map, self.prev_id, self.entered_at));
-        let was_published = self.ctx.parked.with_mut(|p| {
+        let (map, written) = self.here.leave(&mut self.entered);
+        let stale = self.ctx.parked.with_mut(|p| {
             // SAFETY: the write access to `parked` that `enter` required still holds: the
             // flag is still ours (cleared below), or the caller's `&mut Context` still is;
             // readers use the snapshot while it is `Some`, which it is until cleared below.
             let parked = unsafe { &mut *p };
-            parked.map = map; // (it held the empty map since `enter`)
-            let was_published = parked.published;
+            // It held the empty map since `enter`: nothing to drop.
+            std::mem::forget(std::mem::replace(&mut parked.map, map));
+            let stale = written && parked.published;
             parked.published &= !written;
-            was_published
+            stale
         });
-        let mut stale = None;
-        if written && was_published {
-            // `parked` is back, so readers may fall back to it once this is cleared.
-            let mut snapshot = self
-                .ctx
-                .snapshot
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            stale = snapshot.take();
-        }
-        if self.shared {
+        if stale {
+            self.withdraw_and_release();
+        } else if self.shared {
             // Release: publishes the writes to `parked` to the next thread that enters.
             self.ctx.entered.store(false, Ordering::Release);
         }
-        drop(stale); // outside every lock and borrow: a value's `Drop` may use context vars
+    }
+}
+
+impl Exit<'_> {
+    /// The end of a `drop` that found the published version stale: withdraws it (`parked`
+    /// is back, so readers may fall back to it once the snapshot is gone), releases the
+    /// flag, and only then drops the stale version, outside every lock and borrow (a
+    /// value's `Drop` may use context vars, even enter this context).
+    #[cold]
+    #[inline(never)]
+    fn withdraw_and_release(&self) {
+        let stale = self
+            .ctx
+            .snapshot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if self.shared {
+            // Release: as in `drop`.
+            self.ctx.entered.store(false, Ordering::Release);
+        }
+        drop(stale);
     }
 }
 

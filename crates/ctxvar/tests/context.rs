@@ -272,3 +272,81 @@ fn context_is_send_and_sync() {
     assert_send_sync::<ContextVar<u32>>();
     assert_send_sync::<contexture_ctxvar::Token<u32>>();
 }
+
+#[test]
+fn run_mut_changes_the_owned_context_and_restores_the_caller_even_on_panic() {
+    static V: ContextVar<u32> = ContextVar::new("v");
+    let outer = Context::new();
+    outer
+        .run(|| {
+            V.set(1);
+            let mut own = copy_context();
+            assert_eq!(own.run_mut(|| V.set(2).old_value().copied()), Some(1));
+            assert_eq!(V.get(), Some(1));
+            assert_eq!(own.get(&V), Some(2));
+            let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                own.run_mut(|| {
+                    V.set(3);
+                    panic!("boom");
+                })
+            }));
+            assert!(unwound.is_err());
+            assert_eq!(V.get(), Some(1));
+            assert_eq!(own.get(&V), Some(3)); // what it set before panicking stays
+        })
+        .unwrap();
+}
+
+#[test]
+fn other_threads_see_what_run_mut_wrote_after_a_run_published_the_context() {
+    static V: ContextVar<u32> = ContextVar::new("v");
+    let mut ctx = Context::new();
+    ctx.run(|| V.set(1)).unwrap(); // readers elsewhere now read a published version
+    let shared = &ctx;
+    std::thread::scope(|s| {
+        s.spawn(|| assert_eq!(shared.get(&V), Some(1)));
+    });
+    ctx.run_mut(|| V.set(2));
+    let shared = &ctx;
+    std::thread::scope(|s| {
+        s.spawn(|| assert_eq!(shared.get(&V), Some(2)));
+    });
+    assert_eq!(ctx.run(|| V.get()), Ok(Some(2)));
+}
+
+/// A `run` reached from a thread-local destructor after this crate's own thread state was
+/// destroyed panics before it takes the context: the context stays usable, its values kept.
+#[test]
+fn run_after_the_thread_state_is_gone_leaves_the_context_usable() {
+    use std::cell::RefCell;
+    static V: ContextVar<u32> = ContextVar::new("v");
+    struct RunsOnDrop(Arc<Context>, std::sync::mpsc::Sender<bool>);
+    impl Drop for RunsOnDrop {
+        fn drop(&mut self) {
+            let ctx = &self.0;
+            let panicked =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.run(|| ()))).is_err();
+            self.1.send(panicked).unwrap();
+        }
+    }
+    thread_local! {
+        static GUARD: RefCell<Option<RunsOnDrop>> = const { RefCell::new(None) };
+    }
+    let ctx = Arc::new(Context::new());
+    ctx.run(|| V.set(5)).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let theirs = ctx.clone();
+    std::thread::spawn(move || {
+        // Registered first, so destroyed after this crate's state (destructors run in
+        // reverse order of registration on Linux).
+        GUARD.with(|g| *g.borrow_mut() = Some(RunsOnDrop(theirs, tx)));
+        assert_eq!(V.get(), None); // the crate's state, registered second
+    })
+    .join()
+    .unwrap();
+    let panicked = rx.recv().unwrap();
+    if cfg!(target_os = "linux") {
+        assert!(panicked, "expected the crate's state to be gone first");
+    }
+    assert_eq!(ctx.run(|| V.get()), Ok(Some(5)));
+}
