@@ -265,14 +265,20 @@ impl State {
         self.ctx_id
     }
 
-    /// Binds var `id`; returns the displaced value.
+    /// Binds var `id` to the value `make` returns (see [`Map::insert_with`]); returns the
+    /// displaced value.
     #[inline]
-    pub(crate) fn insert(&mut self, id: u64, name: &'static str, value: Value) -> Option<Value> {
+    pub(crate) fn insert(
+        &mut self,
+        id: u64,
+        name: &'static str,
+        make: impl FnOnce() -> Value,
+    ) -> Option<Value> {
         self.version += 1;
         // SAFETY: `unique` is only true while no other handle to the version exists: every
         // clone of `self.map` goes through `share_map`, every replacement through `switch`,
         // both of which clear it.
-        let old = unsafe { self.map.insert_with(id, name, value, self.unique.get()) };
+        let old = unsafe { self.map.insert_with(id, name, make, self.unique.get()) };
         self.unique.set(true); // the version just written is this map's alone
         old
     }

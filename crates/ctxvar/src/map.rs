@@ -95,13 +95,16 @@ impl Map {
     #[cfg(test)]
     pub(crate) fn insert(&mut self, id: u64, entry: Entry) -> Option<Value> {
         // SAFETY: `known_unique` is false.
-        unsafe { self.insert_with(id, entry.name, entry.value, false) }
+        unsafe { self.insert_with(id, entry.name, || entry.value, false) }
     }
 
-    /// Binds `id` to `value` (of the var called `name`); returns the value it replaces.
+    /// Binds `id` to the value `make` returns (of the var called `name`); returns the value
+    /// it replaces.
     ///
-    /// Takes the entry's parts rather than an [`Entry`]: a 32-byte entry handed over in
-    /// memory was read back with 16-byte loads that stalled store forwarding (~3 ns a set).
+    /// Takes the entry's parts rather than an [`Entry`], and the value as a constructor
+    /// called just before the store: a value built earlier was spilled to the stack as two
+    /// 8-byte halves and read back with one 16-byte load, a store-forwarding stall (measured:
+    /// ~5 ns of a ~19 ns set).
     ///
     /// # Safety
     ///
@@ -111,12 +114,18 @@ impl Map {
         &mut self,
         id: u64,
         name: &'static str,
-        value: Value,
+        make: impl FnOnce() -> Value,
         known_unique: bool,
     ) -> Option<Value> {
         let Some(inner) = &mut self.0 else {
             let mut v = Vec::with_capacity(4);
-            v.push((id, Entry { name, value }));
+            v.push((
+                id,
+                Entry {
+                    name,
+                    value: make(),
+                },
+            ));
             self.0 = Some(Arc::new(Inner::Small(v)));
             return None;
         };
@@ -127,15 +136,30 @@ impl Map {
                 Ok(i) => {
                     let slot = &mut v[i].1;
                     slot.name = name;
-                    return Some(std::mem::replace(&mut slot.value, value));
+                    return Some(std::mem::replace(&mut slot.value, make()));
                 }
                 Err(i) if v.len() < SMALL_MAX => {
-                    v.insert(i, (id, Entry { name, value }));
+                    v.insert(
+                        i,
+                        (
+                            id,
+                            Entry {
+                                name,
+                                value: make(),
+                            },
+                        ),
+                    );
                     return None;
                 }
                 Err(_) => {
                     let mut m: Hamt = v.drain(..).collect();
-                    m.insert(id, Entry { name, value });
+                    m.insert(
+                        id,
+                        Entry {
+                            name,
+                            value: make(),
+                        },
+                    );
                     m
                 }
             },
@@ -145,8 +169,9 @@ impl Map {
                 // (measured: a set among 100 vars went from ~70 to ~30 ns).
                 if let Some(slot) = m.get_mut(&id) {
                     slot.name = name;
-                    return Some(std::mem::replace(&mut slot.value, value));
+                    return Some(std::mem::replace(&mut slot.value, make()));
                 }
+                let value = make();
                 return m.insert(id, Entry { name, value }).map(|e| e.value);
             }
         };
