@@ -49,7 +49,8 @@
 //!
 //! **The map.** A context is a persistent map from var id to (name, `Arc<dyn Any>` value),
 //! behind a single `Arc` whose address identifies the version. Up to 32 vars it is a `Vec`
-//! sorted by id; above, `imbl`'s HAMT (an `Arc`-based hash array mapped trie). Copying is
+//! sorted by id; above, our own hash array mapped trie (32-way `Arc` nodes keyed by a
+//! bijective hash of the id, so no collision lists; a rebind replaces only the value). Copying is
 //! one reference-count increment whatever the size. A write is in place when the version is
 //! unshared and otherwise copies the small vector or the O(log n) path of the trie; the
 //! thread's state remembers when its version is known to be unshared (it wrote it and
@@ -163,6 +164,7 @@ mod map;
 #[cfg(feature = "tokio")]
 mod rt;
 pub mod thread;
+mod trie;
 mod var;
 
 pub use context::{copy_context, Context};

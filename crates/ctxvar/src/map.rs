@@ -7,16 +7,16 @@
 //! |---|---|---|---|
 //! | none | no var set | free | allocates a small map |
 //! | `Small` | up to [`SMALL_MAX`] vars: a `Vec` sorted by id | one refcount | binary search; in place when unshared, else one copy of ≤ 32 entries |
-//! | `Large` | above that: `imbl`'s HAMT keyed by var id | one refcount | O(log n) path copy, in place when unshared |
+//! | `Large` | above that: a hash array mapped trie keyed by var id ([`Trie`]) | one refcount | O(log n) path copy, in place when unshared |
 //!
 //! Either shape sits behind one `Arc`, whose address identifies the version.
 //!
 //! A map never goes back from `Large` to `Small` (it would only move the cost around).
 
 use std::any::Any;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::loom::Arc;
+use crate::trie::Trie;
 
 /// A stored value: type-erased; the var id fixes its type.
 pub(crate) type Value = Arc<dyn Any + Send + Sync>;
@@ -31,13 +31,6 @@ pub(crate) struct Entry {
     pub(crate) value: Value,
 }
 
-type Hamt = imbl::GenericHashMap<
-    u64,
-    Entry,
-    BuildHasherDefault<IdHasher>,
-    imbl::shared_ptr::DefaultSharedPtr,
->;
-
 /// The map of one context version: a single pointer (so that moving it between a context
 /// and a thread's state is one register, not a two-word copy that stalls store forwarding),
 /// `None` when empty. Cloning it is O(1).
@@ -47,7 +40,7 @@ pub(crate) struct Map(Option<Arc<Inner>>);
 #[derive(Clone)]
 enum Inner {
     Small(Vec<(u64, Entry)>),
-    Large(Hamt),
+    Large(Trie),
 }
 
 impl Map {
@@ -60,7 +53,7 @@ impl Map {
                 Ok(i) => Some(&v[i].1),
                 Err(_) => None,
             },
-            Inner::Large(m) => m.get(&id),
+            Inner::Large(m) => m.get(id),
         }
     }
 
@@ -152,28 +145,12 @@ impl Map {
                     return None;
                 }
                 Err(_) => {
-                    let mut m: Hamt = v.drain(..).collect();
-                    m.insert(
-                        id,
-                        Entry {
-                            name,
-                            value: make(),
-                        },
-                    );
+                    let mut m: Trie = v.drain(..).collect();
+                    m.insert(id, name, make);
                     m
                 }
             },
-            Inner::Large(m) => {
-                // A var that is set already (the common case) is rebound in place: `get_mut`
-                // copies the path as needed and skips moving whole entries in and out
-                // (measured: a set among 100 vars went from ~70 to ~30 ns).
-                if let Some(slot) = m.get_mut(&id) {
-                    slot.name = name;
-                    return Some(std::mem::replace(&mut slot.value, make()));
-                }
-                let value = make();
-                return m.insert(id, Entry { name, value }).map(|e| e.value);
-            }
+            Inner::Large(m) => return m.insert(id, name, make),
         };
         *inner = Inner::Large(grown);
         None
@@ -208,10 +185,10 @@ impl Map {
                 }
             }
             Inner::Large(m) => {
-                m.get(&id)?;
+                m.get(id)?;
                 // SAFETY: forwarded from the caller.
                 match unsafe { Map::inner_mut(inner, known_unique) } {
-                    Inner::Large(m) => m.remove(&id).map(|e| e.value),
+                    Inner::Large(m) => m.remove(id),
                     Inner::Small(_) => unreachable!("make_mut keeps the variant"),
                 }
             }
@@ -243,32 +220,11 @@ impl Map {
             None => Vec::new(),
             Some(Inner::Small(v)) => v.iter().map(|(_, e)| e.name).collect(),
             Some(Inner::Large(m)) => {
-                let mut all: Vec<_> = m.iter().map(|(k, e)| (*k, e.name)).collect();
+                let mut all = m.entries();
                 all.sort_unstable_by_key(|(k, _)| *k);
-                all.into_iter().map(|(_, name)| name).collect()
+                all.into_iter().map(|(_, e)| e.name).collect()
             }
         }
-    }
-}
-
-/// Hashes a var id (unique, often sequential) with one multiplication: Fibonacci hashing
-/// spreads consecutive ids over the HAMT's 5-bit levels.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
