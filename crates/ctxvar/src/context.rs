@@ -140,9 +140,12 @@ impl Context {
     /// resumed after the previous context is restored.
     #[inline]
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> Result<R, AlreadyEntered> {
-        let here = current::here(); // (before the flag: a panic here leaves nothing taken)
-                                    // Acquire: pairs with the release in `Exit::drop`, so the previous runner's writes
-                                    // to `parked` are visible before we take it. A failed attempt writes nothing.
+        // Both before the flag, so that their panics (the thread's state is gone, or busy
+        // in a `Clone` run by `get`) leave nothing taken.
+        let here = current::here();
+        let mut state = here.borrow_mut();
+        // Acquire: pairs with the release in `Exit::drop`, so the previous runner's writes
+        // to `parked` are visible before we take it. A failed attempt writes nothing.
         if self
             .entered
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -152,7 +155,8 @@ impl Context {
         }
         // SAFETY: we just set `entered`, so no other thread writes `parked` until `Exit`
         // clears it; on this thread nothing else holds a reference into it.
-        let _exit = unsafe { self.enter(here, true) };
+        let _exit = unsafe { self.enter(here, &mut state, true) };
+        drop(state);
         Ok(f())
     }
 
@@ -177,13 +181,15 @@ impl Context {
     #[inline]
     pub fn run_mut<R>(&mut self, f: impl FnOnce() -> R) -> R {
         let here = current::here();
+        let mut state = here.borrow_mut();
         // SAFETY: `&mut self` excludes every other access to `parked` until `_exit` is gone.
-        let _exit = unsafe { self.enter(here, false) };
+        let _exit = unsafe { self.enter(here, &mut state, false) };
+        drop(state);
         f()
     }
 
-    /// Moves the parked map into this thread's state (`here`); the returned guard moves it
-    /// back.
+    /// Moves the parked map into this thread's state (`state`, reached through `here`); the
+    /// returned guard moves it back.
     ///
     /// # Safety
     ///
@@ -191,7 +197,12 @@ impl Context {
     /// set `entered` (then `shared` is true: readers may come, so the version is published
     /// first, and the guard clears the flag), or holds `&mut Context` (no reader can exist).
     #[inline]
-    unsafe fn enter(&self, here: current::Here, shared: bool) -> Exit<'_> {
+    unsafe fn enter(
+        &self,
+        here: current::Here,
+        state: &mut current::State,
+        shared: bool,
+    ) -> Exit<'_> {
         // SAFETY: only the holder of `entered` or of `&mut Context` writes `parked`, and
         // that is us; readers only read it.
         let published = self.parked.with(|p| unsafe { (*p).published });
@@ -207,7 +218,7 @@ impl Context {
         Exit {
             ctx: self,
             here,
-            entered: here.enter(map, self.id),
+            entered: state.enter(map, self.id),
             shared,
         }
     }

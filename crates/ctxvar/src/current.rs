@@ -5,7 +5,7 @@
 //! (an old value, a replaced map) is handed back to the caller and dropped after the borrow.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::ptr::{self, NonNull};
 
 use crate::loom::{tls, IdCounter, Ordering};
@@ -131,7 +131,7 @@ pub(crate) fn try_with_mut<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
 #[derive(Clone, Copy)]
 pub(crate) struct Here(NonNull<RefCell<State>>);
 
-/// Where a [`Here::enter`] came from: what [`Here::leave`] restores.
+/// Where a [`State::enter`] came from: what [`Here::leave`] restores.
 pub(crate) struct Entered {
     /// The map to restore (taken by `leave`).
     prev_map: Map,
@@ -142,7 +142,7 @@ pub(crate) struct Entered {
     entered_at: u64,
 }
 
-/// This thread's state, for [`Here::enter`].
+/// This thread's state, for a switch into a context and back.
 ///
 /// # Panics
 ///
@@ -171,28 +171,23 @@ impl Here {
         unsafe { self.0.as_ref() }
     }
 
-    /// Makes `map`, of context `ctx_id`, current.
+    /// This thread's state, for a switch ([`State::enter`]).
     ///
     /// # Panics
     ///
     /// When called from inside a `Clone` of a value that `get` is cloning.
     #[inline]
-    pub(crate) fn enter(self, map: Map, ctx_id: u64) -> Entered {
-        let mut state = self.state().borrow_mut();
-        let (prev_map, prev_id) = state.switch(map, ctx_id);
-        Entered {
-            prev_map,
-            prev_id,
-            entered_at: state.version,
-        }
+    pub(crate) fn borrow_mut(&self) -> RefMut<'_, State> {
+        self.state().borrow_mut()
     }
 
-    /// Leaves the map entered by [`Here::enter`] (which returned `entered`): returns it, and
-    /// whether it may have been written meanwhile.
+    /// Leaves the map entered by [`State::enter`] (which returned `entered`): returns it,
+    /// and whether it may have been written meanwhile.
     ///
     /// # Panics
     ///
-    /// As [`Here::enter`].
+    /// As [`Here::borrow_mut`]; it cannot happen after a `run` entered (the thread's
+    /// borrows of its state end before any user code runs).
     ///
     /// Takes `entered` by reference, field by field: moved as a whole, it was copied with
     /// 16-byte loads of 8-byte stores (another stall).
@@ -294,6 +289,17 @@ impl State {
             self.unique.set(true);
         }
         old
+    }
+
+    /// Makes `map`, of context `ctx_id`, current; [`Here::leave`] undoes it.
+    #[inline]
+    pub(crate) fn enter(&mut self, map: Map, ctx_id: u64) -> Entered {
+        let (prev_map, prev_id) = self.switch(map, ctx_id);
+        Entered {
+            prev_map,
+            prev_id,
+            entered_at: self.version,
+        }
     }
 
     /// Makes `map` (of context `ctx_id`) current; returns the previous map and context id.

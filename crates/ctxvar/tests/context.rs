@@ -350,3 +350,25 @@ fn run_after_the_thread_state_is_gone_leaves_the_context_usable() {
     }
     assert_eq!(ctx.run(|| V.get()), Ok(Some(5)));
 }
+
+/// `run` from a `Clone` that `get` is running panics (documented), before it takes the
+/// context: the context keeps its values and can be entered afterwards.
+#[test]
+fn run_refused_inside_get_clone_leaves_the_context_usable() {
+    static TARGET: ContextVar<u32> = ContextVar::new("target");
+    static SNEAKY: ContextVar<Sneaky> = ContextVar::new("sneaky");
+    struct Sneaky(Arc<Context>);
+    impl Clone for Sneaky {
+        fn clone(&self) -> Sneaky {
+            let _ = self.0.run(|| ()); // panics: the thread's state is borrowed by `get`
+            Sneaky(self.0.clone())
+        }
+    }
+    let ctx = Arc::new(Context::new());
+    ctx.run(|| TARGET.set(7)).unwrap();
+    SNEAKY.set(Sneaky(ctx.clone()));
+    let refused = std::panic::catch_unwind(|| SNEAKY.get().is_some());
+    assert!(refused.is_err());
+    assert_eq!(ctx.run(|| TARGET.get()), Ok(Some(7)));
+    assert_eq!(ctx.get(&TARGET), Some(7));
+}
