@@ -8,24 +8,19 @@ pub(crate) struct Captured(Option<Context>);
 
 impl Captured {
     /// Takes a copy of the calling thread's current context (O(1)).
+    #[inline]
     pub(crate) fn capture(enabled: bool) -> Captured {
         Captured(enabled.then(copy_context))
     }
 
-    /// Runs `f` inside the captured context (or as is, when none was captured).
-    pub(crate) fn run<T>(&self, f: impl FnOnce() -> T) -> T {
-        let Some(context) = &self.0 else {
-            return f();
-        };
-        let mut job = Some(f);
-        let mut out = None;
-        // The copy belongs to this job alone, so it is never entered elsewhere and `run`
-        // does not refuse it. Were it ever refused, the job would still run, outside it.
-        let _ = context.run(|| out = job.take().map(|f| f()));
-        match (out, job) {
-            (Some(out), _) => out,
-            (None, Some(f)) => f(),
-            (None, None) => unreachable!("the job ran but produced nothing"),
+    /// Runs `f` inside the captured context (or as is, when none was captured). The copy
+    /// belongs to this job alone, so it is entered with `run_mut`: no entered flag to set,
+    /// and it cannot be refused.
+    #[inline]
+    pub(crate) fn run<T>(self, f: impl FnOnce() -> T) -> T {
+        match self.0 {
+            Some(mut context) => context.run_mut(f),
+            None => f(),
         }
     }
 }

@@ -44,6 +44,13 @@
 //! A panicking job is caught (`catch_unwind`) and becomes [`TaskError::Panicked`]; the
 //! worker goes on. No user code (jobs, callbacks) runs under the pool lock.
 //!
+//! A job and the state its [`Handle`] watches are one allocation. That state is an atomic
+//! phase word (pending, running, ending, done, taken) and the outcome, written once by
+//! whoever owns the job (the worker that started it or the thread that cancelled it) and
+//! published by the phase word; a lock, allocated on first use, serves only the slow
+//! parts: parked waiters (after a brief spin), done callbacks and the async waker. So
+//! ending a job nobody waits on takes no lock, and neither does taking its outcome.
+//!
 //! # Differences from Python
 //!
 //! - Each job runs in **its own** copy of the submitter's context, taken at `submit`: a set
@@ -60,13 +67,15 @@
 //!
 //! | operation | contexture | anchors | target |
 //! |---|---:|---|---|
-//! | submit + result, tiny jobs | 540 ns (423 ns without context propagation) | threadpool+channel 528 ns, rayon spawn+channel 412 ns, tokio `spawn_blocking` 298 ns | ≤ 1.0× the best: **not met** (1.8×; 1.4× without context) |
-//! | `map` in order, per item | 599 ns | rayon `par_iter` (ceiling) 3.8 ns, threadpool+channel 264 ns | report: 2.3× threadpool |
-//! | submit + result vs Python | 540 ns | CPython `ThreadPoolExecutor` 13.5 µs | ≥ 20× faster: met (25×) |
+//! | submit + result, tiny jobs | 183 ns (114 ns without context propagation) | threadpool+channel 107 ns, rayon spawn+channel 107 ns, tokio `spawn_blocking` 550 ns | ≤ 1.0× the best: **not met** (1.7×; 1.06× without context) |
+//! | `map` in order, per item | 599 ns (before the atomic task state) | rayon `par_iter` (ceiling) 3.8 ns, threadpool+channel 264 ns | report: 2.3× threadpool |
+//! | submit + result vs Python | 540 ns (before the atomic task state) | CPython `ThreadPoolExecutor` 13.5 µs | ≥ 20× faster: met (25×) |
 //!
-//! Where the time goes (callgrind): allocation and freeing are a third of the instructions
-//! per job (the job, the copied context), then the task's mutex. Next steps: an atomic state
-//! machine instead of the task mutex, and a context copy that does not allocate.
+//! Where the time goes (callgrind, ~1,150 instructions per job, down from ~1,500; perf):
+//! `malloc`/`free` of the job are a third of the instructions, and on the wall clock the
+//! kernel faulting in fresh heap pages for the jobs dominates, so the job's size matters
+//! more than its instruction count. Next steps: the closure and the outcome sharing one
+//! place in the job, and a smaller captured context (a `Context` is 56 bytes).
 //!
 //! # Cargo features
 //!
@@ -76,6 +85,7 @@
 
 mod context;
 mod error;
+mod loom;
 mod map;
 mod pool;
 mod task;
@@ -86,3 +96,6 @@ pub use map::Map;
 pub use pool::{Builder, ThreadPool};
 pub use task::Handle;
 pub use wait::{as_completed, wait, AsCompleted, ReturnWhen};
+
+#[cfg(all(test, contexture_loom))]
+mod loom_tests;

@@ -3,15 +3,16 @@
 
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::context::Captured;
 use crate::error::{panic_message, BuildError, SubmitError, TaskError};
-use crate::task::{Handle, HasTask, Task};
+use crate::loom::pool::{AtomicUsize, Condvar, Mutex, Ordering};
+use crate::loom::Arc;
+use crate::task::{Handle, Job};
 
 /// Numbers pools for their default thread-name prefix.
 static POOLS: AtomicUsize = AtomicUsize::new(0);
@@ -27,46 +28,17 @@ trait Runnable: Send + Sync {
     fn fail(&self, error: TaskError);
 }
 
-/// The job as submitted: the closure (taken when it runs, or handed back), the captured
-/// context, and the task the handle watches.
-struct Job<F, T> {
-    f: Mutex<Option<F>>,
-    context: Captured,
-    task: Task<T>,
-}
-
-impl<F: Send, T: Send> HasTask<T> for Job<F, T> {
-    fn task(&self) -> &Task<T> {
-        &self.task
-    }
-}
-
-impl<F, T> Job<F, T> {
-    fn take(&self) -> Option<F> {
-        self.f.lock().unwrap_or_else(PoisonError::into_inner).take()
-    }
-}
-
 impl<F, T> Runnable for Job<F, T>
 where
     F: FnOnce() -> T + Send,
     T: Send,
 {
     fn run(&self, finishing: &dyn Fn()) {
-        if !self.task.start() {
-            return; // cancelled while queued
-        }
-        let Some(f) = self.take() else { return };
-        let outcome = catch_unwind(AssertUnwindSafe(|| self.context.run(f)))
-            .map_err(|payload| TaskError::Panicked(panic_message(payload.as_ref())));
-        finishing();
-        self.task.finish(outcome);
+        Job::run(self, finishing);
     }
 
     fn fail(&self, error: TaskError) {
-        if self.task.cancel_with(error) {
-            drop(self.take());
-        }
+        self.cancel_with(error);
     }
 }
 
@@ -447,19 +419,22 @@ impl ThreadPool {
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        let job = Arc::new(Job {
-            f: Mutex::new(Some(f)),
-            context: Captured::capture(shared.config.propagate_context),
-            task: Task::new(),
-        });
+        let job = Arc::new(Job::new(
+            f,
+            Captured::capture(shared.config.propagate_context),
+        ));
         let handle = Handle { job: job.clone() };
         if shared.config.queue_bound.is_some() {
             state.room -= 1;
         }
+        // An idle worker's token is claimed before the job is sent: claimed after, it could
+        // be taken first by that very worker, which claims whatever token is left once it has
+        // received a job (Miri found this: a second worker started for one job at a time).
+        let claimed = shared.claim_idle();
         // Sent under the lock, so that shutdown sees every job queued before it. The channel
         // is unbounded (the bound is `room`), so this never blocks.
         let _ = shared.jobs_tx.send(Some(job as Arc<dyn Runnable>));
-        if !shared.claim_idle() && state.workers.len() < shared.config.max_workers {
+        if !claimed && state.workers.len() < shared.config.max_workers {
             let failed = self.spawn_worker(&mut state);
             drop(state);
             fail_all(failed);
@@ -606,10 +581,13 @@ fn worker(shared: &Arc<Shared>) {
             return;
         }
     }
-    // Set when this worker already counted itself idle for the next job: it does so just
-    // before releasing a job's waiters, so that a caller who submits again right after
-    // `result()` finds it idle instead of starting a new worker.
-    let counted_idle = std::cell::Cell::new(false);
+    // Set when the worker must not count itself idle at the top of the loop: it already did
+    // (just before releasing a job's waiters, so that a caller who submits again right after
+    // `result()` finds it idle instead of starting a new worker), or it is new. A new worker
+    // was started for a job queued for it; counted idle, it could be claimed by the next
+    // submit while it takes that job, and the next job would wait with no worker although
+    // `max_workers` allows one (Miri found this: two jobs meeting at a barrier deadlocked).
+    let counted_idle = std::cell::Cell::new(true);
     let become_idle = || {
         shared.idle.fetch_add(1, Ordering::AcqRel);
         counted_idle.set(true);

@@ -1,150 +1,286 @@
-//! The shared state of one submitted job and its [`Handle`]: phases, result, waiters, done
-//! callbacks and the async waker.
+//! The shared state of one submitted job and its [`Handle`]: an atomic phase word, the
+//! outcome cell it guards, and a lock for the slow parts (waiters, done callbacks, the async
+//! waker).
+//!
+//! # The phase word
+//!
+//! A job goes `PENDING` → (`RUNNING` | `CANCELLING`) → [`ENDING`] → `DONE` → [`TAKEN`].
+//! Leaving `PENDING` is a compare-and-swap, so exactly one party owns the job from then on:
+//! the worker that starts it or the thread that cancels (or fails) it; that party alone
+//! writes the outcome, then publishes it with a Release store of `DONE` that readers pair
+//! with an Acquire load. Without anybody on the slow path (the common case: nobody parked,
+//! no callback, no waker) ending a job is one compare-and-swap, and taking its outcome one
+//! Acquire load and one store: no lock at all.
+//!
+//! Anybody who needs the ender to act (a waiter about to park, a done callback, a waker)
+//! takes the slow lock and sets `SLOW` with a read-modify-write that also tells it whether
+//! the job has already ended. An ender that finds `SLOW` takes the lock too, so it sees
+//! every registration made before; a registration made after the job ended sees `DONE`
+//! and does not register.
+//!
+//! # Who may touch the outcome
+//!
+//! Only the owner writes it (before `DONE`); while done callbacks run (`ENDING`) it is lent
+//! to them on the ender's thread. After `DONE` it is read only through `&mut Handle` or
+//! `Handle` (taking it) or lent to a callback added late (`Slow::lent`, at most one thread at
+//! a time, which only `&Handle` can ask for, so never while it is being taken). The queries
+//! (`done`, `cancelled`, `running`, `Debug`) read only the phase word, which also holds the
+//! kind of the outcome.
 
 use std::fmt;
 use std::future::Future;
+use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::PoisonError;
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crossbeam_utils::Backoff;
-
-use crate::error::{CallbackPanicked, TaskError};
+use crate::context::Captured;
+use crate::error::{panic_message, CallbackPanicked, TaskError};
+use crate::loom::{Arc, AtomicUsize, Backoff, Condvar, Mutex, MutexGuard, Ordering, UnsafeCell};
 
 /// A done callback: gets the outcome by reference.
 type Callback<T> = Box<dyn FnOnce(Result<&T, &TaskError>) + Send>;
 
-/// Where a job is in its life.
-enum Phase<T> {
-    /// Queued, not started: can still be cancelled.
-    Pending,
-    /// A worker is running it.
-    Running,
-    /// Done: its outcome, until a caller takes it.
-    Done(Result<T, TaskError>),
-    /// Ended; its outcome is lent to the done callbacks running now. Waiters and takers wait
-    /// for them, so a job counts as done once its callbacks have run.
-    Lent,
-    /// Done, and the outcome was taken by [`Handle::result`] or by `.await`.
-    Taken,
+// The phase word (`Task::state`):
+//
+// | bits | name  | meaning                                                              |
+// |------|-------|----------------------------------------------------------------------|
+// | 0–2  | phase | `PENDING`, `RUNNING`, `CANCELLING`, `ENDING`, `DONE`, `TAKEN`         |
+// | 3–4  | kind  | once the outcome is decided: `OK`, `CANCELLED` or `FAILED`           |
+// | 5    | SLOW  | someone registered under the slow lock: the ender must take it too   |
+
+/// Queued, not started: the closure is still in the job; can be cancelled.
+const PENDING: usize = 0;
+/// A worker owns the job and runs it.
+const RUNNING: usize = 1;
+/// A canceller (or a failing shutdown) owns the job; it never runs.
+const CANCELLING: usize = 2;
+/// The outcome is written and lent to the done callbacks running now; not done yet.
+const ENDING: usize = 3;
+/// Done: the outcome is there to take.
+const DONE: usize = 4;
+/// Done, and the outcome was taken.
+const TAKEN: usize = 5;
+const PHASE: usize = 0b111;
+
+const OK: usize = 0;
+const CANCELLED: usize = 1 << 3;
+const FAILED: usize = 2 << 3;
+const KIND: usize = 0b11 << 3;
+
+const SLOW: usize = 1 << 5;
+
+/// Whether the job has ended (its callbacks ran): what `done()` reports.
+fn ended(state: usize) -> bool {
+    matches!(state & PHASE, DONE | TAKEN)
 }
 
-struct State<T> {
-    phase: Phase<T>,
-    /// Threads blocked in a wait on `done`: only then is it worth a wake-up (a futex call).
+/// The kind bits of an outcome.
+fn kind_of<T>(outcome: &Result<T, TaskError>) -> usize {
+    match outcome {
+        Ok(_) => OK,
+        Err(TaskError::Cancelled) => CANCELLED,
+        Err(_) => FAILED,
+    }
+}
+
+/// What only the slow path needs, under [`Task::slow`]; allocated by the first thread that
+/// takes the slow path, so that a job nobody waits for stays small (its allocation is
+/// the pool's main per-job memory cost).
+struct Slow<T> {
+    /// Threads blocked on [`Task::done`]: only then is it worth a wake-up (a futex call).
     waiters: usize,
     callbacks: Vec<Callback<T>>,
     callback_panics: Vec<String>,
     waker: Option<Waker>,
+    /// A thread is lending the (done) outcome to a late callback: another late callback
+    /// joins its list instead of lending the outcome to a second thread at the same time.
+    lent: bool,
 }
 
-impl<T> State<T> {
-    fn ended(&self) -> bool {
-        matches!(self.phase, Phase::Done(_) | Phase::Taken)
+/// The slow lock, held, with its state allocated.
+struct SlowGuard<'a, T>(MutexGuard<'a, Option<Box<Slow<T>>>>);
+
+impl<T> std::ops::Deref for SlowGuard<'_, T> {
+    type Target = Slow<T>;
+    fn deref(&self) -> &Slow<T> {
+        self.0.as_deref().expect("allocated by `Task::lock`")
+    }
+}
+
+impl<T> std::ops::DerefMut for SlowGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut Slow<T> {
+        self.0.as_deref_mut().expect("allocated by `Task::lock`")
     }
 }
 
 /// Shared between the [`Handle`] and the queued job.
 pub(crate) struct Task<T> {
-    state: Mutex<State<T>>,
+    /// The phase word (see the table above).
+    state: AtomicUsize,
+    /// Written once by the owner before `ENDING`/`DONE` is published; initialised exactly
+    /// while the phase is `ENDING` or `DONE`.
+    outcome: UnsafeCell<MaybeUninit<Result<T, TaskError>>>,
+    slow: Mutex<Option<Box<Slow<T>>>>,
+    /// Signalled when the job becomes done and somebody waits.
     done: Condvar,
-    /// Set once the job has ended (and its callbacks ran): lets a waiter spin briefly
-    /// without the lock before it parks.
-    ended: AtomicBool,
+}
+
+// SAFETY: `outcome` is the only field that is not `Sync`. It is written only by the one
+// owner of the job (the phase word's compare-and-swap out of `PENDING` picks it) before the
+// Release store that publishes `ENDING`/`DONE`; afterwards it is read on one thread at a
+// time (the ender while callbacks run, then `&mut Handle`/`Handle`, or the one lender that
+// `Slow::lent` admits, which only `&Handle` reaches, so never together with a taker). It
+// only ever moves between threads, hence `T: Send` and no `T: Sync`.
+unsafe impl<T: Send> Sync for Task<T> {}
+
+/// Who got the job out of `PENDING` in [`Task::claim`].
+pub(crate) enum Claim {
+    /// The caller owns the job now: it takes the closure and calls [`Task::finish`].
+    Won,
+    /// Somebody else owns it; `true` when it already was cancelled with the same error.
+    Lost(bool),
 }
 
 impl<T> Task<T> {
     pub(crate) fn new() -> Task<T> {
         Task {
-            state: Mutex::new(State {
-                phase: Phase::Pending,
-                waiters: 0,
-                callbacks: Vec::new(),
-                callback_panics: Vec::new(),
-                waker: None,
-            }),
+            state: AtomicUsize::new(PENDING),
+            outcome: UnsafeCell::new(MaybeUninit::uninit()),
+            slow: Mutex::new(None),
             done: Condvar::new(),
-            ended: AtomicBool::new(false),
         }
     }
 
     /// The lock never guards user code (callbacks run after it is released), so a poisoned
     /// lock only means a panic elsewhere; its data is consistent.
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> SlowGuard<'_, T> {
+        let mut guard = self.slow.lock().unwrap_or_else(PoisonError::into_inner);
+        guard.get_or_insert_with(|| {
+            Box::new(Slow {
+                waiters: 0,
+                callbacks: Vec::new(),
+                callback_panics: Vec::new(),
+                waker: None,
+                lent: false,
+            })
+        });
+        SlowGuard(guard)
     }
 
-    /// Moves a pending job to running. `false` if it was cancelled (or failed) meanwhile.
+    /// Takes the slow lock and sets `SLOW`; returns the lock and the phase word as it was.
+    fn lock_slow(&self) -> (SlowGuard<'_, T>, usize) {
+        let slow = self.lock();
+        // AcqRel: Acquire pairs with the ender's Release of `DONE` (we may read the
+        // outcome); Release is not needed for the flag itself (the ender takes the lock),
+        // but a read-modify-write orders us against the ender's compare-and-swap.
+        let state = self.state.fetch_or(SLOW, Ordering::AcqRel);
+        (slow, state)
+    }
+
+    /// Moves a pending job to running; `true` if this call did (the caller owns the job).
     pub(crate) fn start(&self) -> bool {
-        let mut state = self.lock();
-        if matches!(state.phase, Phase::Pending) {
-            state.phase = Phase::Running;
-            true
-        } else {
-            false
+        self.leave_pending(RUNNING).is_ok()
+    }
+
+    /// Moves a pending job to `CANCELLING` with the kind of `error`.
+    pub(crate) fn claim(&self, error: &TaskError) -> Claim {
+        let kind = match error {
+            TaskError::Cancelled => CANCELLED,
+            _ => FAILED,
+        };
+        match self.leave_pending(CANCELLING | kind) {
+            Ok(()) => Claim::Won,
+            Err(state) => Claim::Lost(kind == CANCELLED && state & KIND == CANCELLED),
         }
     }
 
-    /// Records the outcome of a job that has not ended yet, runs its done callbacks on this
-    /// thread, then releases waiters. Returns whether this call ended the job.
-    pub(crate) fn finish(&self, outcome: Result<T, TaskError>) -> bool {
-        let state = self.lock();
-        if matches!(state.phase, Phase::Done(_) | Phase::Lent | Phase::Taken) {
-            return false;
-        }
-        self.end(state, outcome);
-        true
-    }
-
-    /// Cancels a job that has not started (`true`, also for one already cancelled).
-    pub(crate) fn cancel(&self) -> bool {
-        self.cancel_with(TaskError::Cancelled)
-    }
-
-    /// Ends a job that has not started with `error` (`true` also when it already ended with
-    /// that very error).
-    pub(crate) fn cancel_with(&self, error: TaskError) -> bool {
-        let state = self.lock();
-        match &state.phase {
-            Phase::Pending => {}
-            Phase::Done(Err(e)) => return *e == error,
-            _ => return false,
-        }
-        self.end(state, Err(error));
-        true
-    }
-
-    /// Ends the job with `outcome`: runs the done callbacks with the outcome lent to them
-    /// (lock released), stores it, then wakes every waiter and the waker.
-    fn end<'a>(&'a self, mut state: MutexGuard<'a, State<T>>, outcome: Result<T, TaskError>) {
-        let mut panics = Vec::new();
-        // Callbacks added while earlier ones run (the job is not "done" until they have)
-        // join the list: run until it stays empty.
+    /// Replaces `PENDING` by `to`, keeping `SLOW`; the phase word as found if it was not
+    /// pending.
+    fn leave_pending(&self, to: usize) -> Result<(), usize> {
+        let mut state = self.state.load(Ordering::Relaxed);
         loop {
-            let callbacks = std::mem::take(&mut state.callbacks);
+            if state & PHASE != PENDING {
+                return Err(state);
+            }
+            // Relaxed: the closure was written before the job was shared (the channel or the
+            // `Arc` publish it); the compare-and-swap only picks a single owner.
+            match self.state.compare_exchange_weak(
+                state,
+                (state & SLOW) | to,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(now) => state = now,
+            }
+        }
+    }
+
+    /// Records the outcome of a job the caller owns (it won [`start`](Task::start) or
+    /// [`claim`](Task::claim)), runs its done callbacks on this thread, then releases
+    /// waiters.
+    pub(crate) fn finish(&self, outcome: Result<T, TaskError>) {
+        let kind = kind_of(&outcome);
+        // SAFETY: the caller owns the job (phase `RUNNING` or `CANCELLING`, set by its own
+        // compare-and-swap): nobody else reads or writes the cell until `ENDING`/`DONE` is
+        // published below, and it is uninitialised, so nothing is overwritten.
+        self.outcome
+            .with_mut(|cell| unsafe { (*cell).write(outcome) });
+        let mut state = self.state.load(Ordering::Relaxed);
+        while state & SLOW == 0 {
+            // Release: publishes the outcome to whoever sees `DONE` (Acquire).
+            match self.state.compare_exchange_weak(
+                state,
+                DONE | kind,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(now) => state = now,
+            }
+        }
+        self.end_slow(kind);
+    }
+
+    /// The ending with somebody registered: runs the callbacks (the outcome lent to them,
+    /// the lock released; ones added meanwhile join), then publishes `DONE` and wakes every
+    /// waiter and the waker.
+    #[cold]
+    fn end_slow(&self, kind: usize) {
+        let mut slow = self.lock();
+        // Release: registrants that see `ENDING` know the outcome is decided (they do not
+        // read it, but `DONE` below is stored the same way).
+        self.state.store(SLOW | ENDING | kind, Ordering::Release);
+        let mut panics = Vec::new();
+        loop {
+            let callbacks = std::mem::take(&mut slow.callbacks);
             if callbacks.is_empty() {
                 break;
             }
-            state.phase = Phase::Lent;
-            drop(state);
+            drop(slow);
+            // SAFETY: phase `ENDING`: the outcome is initialised and only this thread (the
+            // owner) reads it until `DONE` is published; nobody writes it.
+            let outcome = self
+                .outcome
+                .with(|cell| unsafe { (*cell).assume_init_ref() });
             for callback in callbacks {
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(outcome.as_ref())))
                 {
-                    panics.push(crate::error::panic_message(payload.as_ref()));
+                    panics.push(panic_message(payload.as_ref()));
                 }
             }
-            state = self.lock();
+            slow = self.lock();
         }
-        state.phase = Phase::Done(outcome);
-        state.callback_panics.extend(panics);
-        // Release: a waiter that sees it (Acquire) then locks and finds the outcome.
-        self.ended.store(true, Ordering::Release);
-        let waker = state.waker.take();
-        let waiters = state.waiters > 0;
-        drop(state);
+        slow.callback_panics.extend(panics);
+        // Release: a waiter that sees `DONE` (Acquire) finds the outcome. Under the lock,
+        // and nobody else writes the word in `ENDING`, so a plain store keeps `SLOW`.
+        self.state.store(SLOW | DONE | kind, Ordering::Release);
+        let waker = slow.waker.take();
+        let waiters = slow.waiters > 0;
+        drop(slow);
         if waiters {
             self.done.notify_all();
         }
@@ -153,32 +289,240 @@ impl<T> Task<T> {
         }
     }
 
-    /// Runs one callback at once for a job that has ended, on the caller's thread.
-    fn run_now(&self, callback: Callback<T>) -> Result<(), CallbackPanicked> {
-        let mut state = self.lock();
-        // Only `&mut Handle` or `Handle` can take the outcome, and the caller holds `&Handle`,
-        // so nobody takes it while it is lent.
-        let outcome = match std::mem::replace(&mut state.phase, Phase::Lent) {
-            Phase::Done(outcome) => Some(outcome),
-            other => {
-                state.phase = other;
-                None
+    /// Waits until the job has ended or the deadline passes; `true` if it ended.
+    fn wait_until(&self, deadline: Option<Instant>) -> bool {
+        // Spin a little first: in a busy pool most waits are short, and parking costs a
+        // futex round trip on each side.
+        let backoff = Backoff::new();
+        loop {
+            // Acquire: pairs with the Release of `DONE`, for a caller that then reads.
+            if ended(self.state.load(Ordering::Acquire)) {
+                return true;
             }
-        };
-        drop(state);
-        let result = match &outcome {
-            Some(outcome) => catch_unwind(AssertUnwindSafe(|| callback(outcome.as_ref()))),
-            // The outcome was already taken: the callback still learns that the job ended.
-            None => catch_unwind(AssertUnwindSafe(|| callback(Err(&TaskError::AlreadyTaken)))),
-        };
-        if let Some(outcome) = outcome {
-            let mut state = self.lock();
-            state.phase = Phase::Done(outcome);
-            if state.waiters > 0 {
-                self.done.notify_all();
+            if backoff.is_completed() {
+                break;
             }
+            backoff.snooze();
         }
-        result.map_err(|payload| CallbackPanicked(crate::error::panic_message(payload.as_ref())))
+        let (mut slow, mut state) = self.lock_slow();
+        loop {
+            if ended(state) {
+                return true;
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                return false;
+            }
+            slow.waiters += 1;
+            slow = match deadline {
+                None => SlowGuard(
+                    self.done
+                        .wait(slow.0)
+                        .unwrap_or_else(PoisonError::into_inner),
+                ),
+                Some(deadline) => SlowGuard(
+                    self.done
+                        .wait_timeout(slow.0, deadline - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0,
+                ),
+            };
+            slow.waiters -= 1;
+            // Acquire: as above. `SLOW` stays set from `lock_slow`.
+            state = self.state.load(Ordering::Acquire);
+        }
+    }
+
+    /// Takes the outcome of an ended job (the phase word as last loaded, with Acquire).
+    ///
+    /// # Safety
+    ///
+    /// The caller has exclusive use of the handle (`&mut Handle` or `Handle`): no other
+    /// thread takes or lends the outcome meanwhile.
+    unsafe fn take(&self, state: usize) -> Result<T, TaskError> {
+        if state & PHASE != DONE {
+            return Err(TaskError::AlreadyTaken);
+        }
+        // SAFETY: phase `DONE` (seen with Acquire): the outcome is initialised and written
+        // no more; the caller guarantees nobody else reads it, and marking it `TAKEN` below
+        // keeps anybody from reading it again.
+        let outcome = self
+            .outcome
+            .with(|cell| unsafe { (*cell).assume_init_read() });
+        // Relaxed, and a plain store: after `DONE` nobody else writes the word (the ender is
+        // gone, and registrants need `&Handle`, which the caller's exclusive use rules out).
+        // Whoever drops the task later synchronises with us through the `Arc`.
+        self.state
+            .store((state & !PHASE) | TAKEN, Ordering::Relaxed);
+        outcome
+    }
+
+    /// Adds a done callback: run by the ender if the job has not ended; else at once on the
+    /// caller's thread (or, when another thread is lending the outcome to a late callback
+    /// right now, after that one, on that thread).
+    fn add_callback(&self, callback: Callback<T>) -> Result<(), CallbackPanicked> {
+        let (mut slow, state) = self.lock_slow();
+        if !ended(state) {
+            // Pending, running or ending: the ender runs it (`end_slow` takes the lock, since
+            // `SLOW` is set, and runs callbacks until none is left).
+            slow.callbacks.push(callback);
+            return Ok(());
+        }
+        if state & PHASE == TAKEN {
+            drop(slow);
+            // The outcome was taken: the callback still learns that the job ended.
+            return catch_unwind(AssertUnwindSafe(|| callback(Err(&TaskError::AlreadyTaken))))
+                .map_err(|payload| CallbackPanicked(panic_message(payload.as_ref())));
+        }
+        if slow.lent {
+            slow.callbacks.push(callback);
+            return Ok(());
+        }
+        slow.lent = true;
+        drop(slow);
+        // SAFETY: phase `DONE` (seen with Acquire in `lock_slow`; the caller saw the job
+        // ended and it is not `TAKEN`): the outcome is initialised and nobody writes it.
+        // `lent` admits only this thread to read it, and a taker needs `&mut Handle`, which
+        // cannot coexist with the caller's `&Handle`.
+        let outcome = self
+            .outcome
+            .with(|cell| unsafe { (*cell).assume_init_ref() });
+        let result = catch_unwind(AssertUnwindSafe(|| callback(outcome.as_ref())))
+            .map_err(|payload| CallbackPanicked(panic_message(payload.as_ref())));
+        // Late callbacks that other threads added meanwhile.
+        loop {
+            let mut slow = self.lock();
+            let callbacks = std::mem::take(&mut slow.callbacks);
+            if callbacks.is_empty() {
+                slow.lent = false;
+                break;
+            }
+            drop(slow);
+            let mut panics = Vec::new();
+            for callback in callbacks {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(outcome.as_ref())))
+                {
+                    panics.push(panic_message(payload.as_ref()));
+                }
+            }
+            self.lock().callback_panics.extend(panics);
+        }
+        result
+    }
+
+    /// The phase word, for the queries.
+    fn state(&self) -> usize {
+        self.state.load(Ordering::Acquire)
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        // Relaxed: whoever drops the last reference synchronised with every other user
+        // through the `Arc`'s count.
+        if matches!(self.state.load(Ordering::Relaxed) & PHASE, ENDING | DONE) {
+            // SAFETY: in these phases the outcome is initialised, and `&mut self` excludes
+            // every other access.
+            self.outcome
+                .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+        }
+    }
+}
+
+/// A queued job: its closure with the captured context (until a worker or a canceller
+/// takes them), and the task its [`Handle`] watches. One allocation for both.
+pub(crate) struct Job<F, T> {
+    task: Task<T>,
+    /// Initialised exactly while the task is `PENDING`: whoever moves it out of `PENDING`
+    /// moves the closure out at once.
+    closure: UnsafeCell<MaybeUninit<(F, Captured)>>,
+}
+
+// SAFETY: `closure` is the only field that is not `Sync`: it is accessed only by the one
+// thread that moves the task out of `PENDING` (a compare-and-swap picks it) and then moved
+// out, so it only moves between threads (`F: Send`; `Captured` is `Send`).
+unsafe impl<F: Send, T: Send> Sync for Job<F, T> {}
+
+impl<F, T> Job<F, T> {
+    pub(crate) fn new(f: F, context: Captured) -> Job<F, T> {
+        Job {
+            task: Task::new(),
+            closure: UnsafeCell::new(MaybeUninit::new((f, context))),
+        }
+    }
+
+    /// Moves the closure out.
+    ///
+    /// # Safety
+    ///
+    /// The caller has just moved the task out of `PENDING` (so it alone may, once).
+    unsafe fn take_closure(&self) -> (F, Captured) {
+        // SAFETY: initialised while `PENDING`, which the caller just ended; nobody else
+        // touches it from now on.
+        self.closure
+            .with(|cell| unsafe { (*cell).assume_init_read() })
+    }
+
+    /// Ends a job that has not started with `error`, dropping its closure: `true` if this
+    /// call did, or if it was already cancelled and `error` is a cancellation.
+    pub(crate) fn cancel_with(&self, error: TaskError) -> bool {
+        match self.task.claim(&error) {
+            Claim::Won => {
+                // SAFETY: we just moved the task out of `PENDING`.
+                let closure = unsafe { self.take_closure() };
+                self.task.finish(Err(error));
+                // After the waiters are released: dropping the closure is user code.
+                drop(closure);
+                true
+            }
+            Claim::Lost(already) => already,
+        }
+    }
+}
+
+impl<F, T> Job<F, T>
+where
+    F: FnOnce() -> T,
+{
+    /// Runs the job unless it was cancelled; calls `finishing` after the closure returned
+    /// and before the waiters are released.
+    pub(crate) fn run(&self, finishing: &dyn Fn()) {
+        if !self.task.start() {
+            return; // cancelled while queued
+        }
+        // SAFETY: `start` just moved the task out of `PENDING`.
+        let (f, context) = unsafe { self.take_closure() };
+        let outcome = catch_unwind(AssertUnwindSafe(|| context.run(f)))
+            .map_err(|payload| TaskError::Panicked(panic_message(payload.as_ref())));
+        finishing();
+        self.task.finish(outcome);
+    }
+}
+
+impl<F, T> Drop for Job<F, T> {
+    fn drop(&mut self) {
+        // Relaxed: see `Task::drop`.
+        if self.task.state.load(Ordering::Relaxed) & PHASE == PENDING {
+            // SAFETY: still pending, so the closure is there; `&mut self` is exclusive.
+            self.closure
+                .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+        }
+    }
+}
+
+/// What a [`Handle`] sees of its job: the task, and cancelling (which drops the closure).
+pub(crate) trait HasTask<T>: Send + Sync {
+    fn task(&self) -> &Task<T>;
+    fn cancel_with(&self, error: TaskError) -> bool;
+}
+
+impl<F: Send, T: Send> HasTask<T> for Job<F, T> {
+    fn task(&self) -> &Task<T> {
+        &self.task
+    }
+
+    fn cancel_with(&self, error: TaskError) -> bool {
+        Job::cancel_with(self, error)
     }
 }
 
@@ -198,11 +542,6 @@ impl<T> Task<T> {
 pub struct Handle<T> {
     /// The job, which holds the task state (one allocation for both).
     pub(crate) job: Arc<dyn HasTask<T>>,
-}
-
-/// Something that holds a job's [`Task`]: the queued job itself.
-pub(crate) trait HasTask<T>: Send + Sync {
-    fn task(&self) -> &Task<T>;
 }
 
 impl<T> Handle<T> {
@@ -270,52 +609,16 @@ impl<T> Handle<T> {
     }
 
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
-        // Spin a little first: in a busy pool most waits are short, and parking costs a
-        // futex round trip on each side.
-        let backoff = Backoff::new();
-        while !backoff.is_completed() {
-            if self.task().ended.load(Ordering::Acquire) {
-                break;
-            }
-            backoff.snooze();
-        }
-        let mut state = self.task().lock();
-        loop {
-            if state.ended() {
-                return true;
-            }
-            let now = Instant::now();
-            if deadline.is_some_and(|deadline| now >= deadline) {
-                return false;
-            }
-            state.waiters += 1;
-            state = match deadline {
-                None => self
-                    .task()
-                    .done
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner),
-                Some(deadline) => {
-                    self.task()
-                        .done
-                        .wait_timeout(state, deadline - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
-                }
-            };
-            state.waiters -= 1;
-        }
+        self.task().wait_until(deadline)
     }
 
     fn take_until(&mut self, deadline: Option<Instant>) -> Result<T, TaskError> {
         if !self.wait_until(deadline) {
             return Err(TaskError::Timeout);
         }
-        let mut state = self.task().lock();
-        match std::mem::replace(&mut state.phase, Phase::Taken) {
-            Phase::Done(outcome) => outcome,
-            _ => Err(TaskError::AlreadyTaken),
-        }
+        let task = self.task();
+        // SAFETY: `&mut self`: nobody else uses this handle meanwhile.
+        unsafe { task.take(task.state()) }
     }
 
     /// Cancels the job if it has not started: then it never runs, its outcome is
@@ -335,7 +638,7 @@ impl<T> Handle<T> {
     /// assert_eq!(queued.result(), Err(TaskError::Cancelled));
     /// ```
     pub fn cancel(&self) -> bool {
-        self.task().cancel()
+        self.job.cancel_with(TaskError::Cancelled)
     }
 
     /// Whether the job was cancelled.
@@ -348,8 +651,8 @@ impl<T> Handle<T> {
     /// assert!(!h.cancelled(), "it ran");
     /// ```
     pub fn cancelled(&self) -> bool {
-        let state = self.task().lock();
-        matches!(state.phase, Phase::Done(Err(TaskError::Cancelled)))
+        let state = self.task().state();
+        ended(state) && state & KIND == CANCELLED
     }
 
     /// Whether a worker is running the job now.
@@ -367,7 +670,7 @@ impl<T> Handle<T> {
     /// assert!(!h.running());
     /// ```
     pub fn running(&self) -> bool {
-        matches!(self.task().lock().phase, Phase::Running)
+        self.task().state() & PHASE == RUNNING
     }
 
     /// Whether the job has ended (finished, failed or cancelled).
@@ -380,12 +683,14 @@ impl<T> Handle<T> {
     /// assert!(h.done());
     /// ```
     pub fn done(&self) -> bool {
-        self.task().lock().ended()
+        ended(self.task().state())
     }
 
-    /// Runs `callback` with the outcome when the job ends: on the worker that ran it, or at
-    /// once on this thread if it has already ended (then a panic in `callback` comes back as
-    /// `Err`). A panicking callback never propagates: later ones are listed by
+    /// Runs `callback` with the outcome when the job ends: on the worker that ran it (or the
+    /// thread that cancelled it), or at once on this thread if it has already ended (then a
+    /// panic in `callback` comes back as `Err`; if another thread is running a late callback
+    /// of this job at that moment, `callback` runs right after it, on that thread). A
+    /// panicking callback never propagates: later ones are listed by
     /// [`callback_panics`](Handle::callback_panics).
     ///
     /// ```
@@ -402,17 +707,11 @@ impl<T> Handle<T> {
         &self,
         callback: impl FnOnce(Result<&T, &TaskError>) + Send + 'static,
     ) -> Result<(), CallbackPanicked> {
-        {
-            let mut state = self.task().lock();
-            if !state.ended() {
-                state.callbacks.push(Box::new(callback));
-                return Ok(());
-            }
-        }
-        self.task().run_now(Box::new(callback))
+        self.task().add_callback(Box::new(callback))
     }
 
-    /// Messages of done callbacks that panicked while running on a worker.
+    /// Messages of done callbacks that panicked while not running at once on the thread that
+    /// added them (on a worker, for instance).
     ///
     /// ```
     /// use contexture_pool::ThreadPool;
@@ -430,14 +729,8 @@ impl<T> Handle<T> {
 
     /// Whether the outcome is an error (not a timeout of the caller); `None` while not ended.
     pub(crate) fn failed(&self) -> Option<bool> {
-        let state = self.task().lock();
-        if !state.ended() {
-            return None;
-        }
-        match &state.phase {
-            Phase::Done(outcome) => Some(matches!(outcome, Err(e) if *e != TaskError::Cancelled)),
-            _ => Some(false),
-        }
+        let state = self.task().state();
+        ended(state).then_some(state & KIND == FAILED)
     }
 
     /// Identity, for de-duplicating handles.
@@ -451,29 +744,32 @@ impl<T> Future for Handle<T> {
 
     /// Resolves with the outcome; the waker is woken from the worker when the job ends.
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let mut state = self.task().lock();
-        if !state.ended() {
-            state.waker = Some(cx.waker().clone());
-            return Poll::Pending;
+        let task = self.task();
+        let mut state = task.state();
+        if !ended(state) {
+            let (mut slow, now) = task.lock_slow();
+            if !ended(now) {
+                slow.waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            state = now;
         }
-        match std::mem::replace(&mut state.phase, Phase::Taken) {
-            Phase::Done(outcome) => Poll::Ready(outcome),
-            _ => Poll::Ready(Err(TaskError::AlreadyTaken)),
-        }
+        // SAFETY: `Pin<&mut Self>` (`Handle` is `Unpin`): nobody else uses this handle.
+        Poll::Ready(unsafe { task.take(state) })
     }
 }
 
 impl<T> fmt::Debug for Handle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.task().lock();
-        let phase = match state.phase {
-            Phase::Pending => "pending",
-            Phase::Running => "running",
-            Phase::Done(Err(TaskError::Cancelled)) => "cancelled",
-            Phase::Done(Ok(_)) => "finished",
-            Phase::Done(Err(_)) => "failed",
-            Phase::Lent => "running callbacks",
-            Phase::Taken => "taken",
+        let state = self.task().state();
+        let phase = match (state & PHASE, state & KIND) {
+            (PENDING, _) => "pending",
+            (RUNNING, _) => "running",
+            (CANCELLING | ENDING, _) => "running callbacks",
+            (DONE, CANCELLED) => "cancelled",
+            (DONE, FAILED) => "failed",
+            (DONE, _) => "finished",
+            _ => "taken",
         };
         f.debug_struct("Handle").field("state", &phase).finish()
     }

@@ -40,9 +40,13 @@ fn shutdown_with_cancel_pending_cancels_queued_jobs() {
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
     let (busy, tx) = blocker(&pool);
     let queued: Vec<_> = (0..5).map(|n| pool.submit(move || n).unwrap()).collect();
-    let releaser = thread::spawn(move || tx.send(()).unwrap());
+    // Release the running job only once shutdown has cancelled the queue (the worker is busy
+    // until then, so the first queued job can only end by being cancelled); releasing it
+    // earlier would let the worker start a queued job first.
+    queued[0]
+        .add_done_callback(move |_| tx.send(()).unwrap())
+        .unwrap();
     pool.shutdown(true, true);
-    releaser.join().unwrap();
     assert_eq!(busy.result(), Ok(()), "the running job finished");
     for h in queued {
         assert_eq!(h.result(), Err(TaskError::Cancelled));
