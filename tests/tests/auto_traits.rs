@@ -107,7 +107,7 @@ mod pool {
 mod ctxvar {
     use super::*;
     use contexture::ctxvar::{
-        AlreadyEntered, Context, ContextVar, InContext, LookupError, ResetError, Token,
+        AlreadyEntered, Context, ContextVar, InContext, LookupError, ResetError, Snapshot, Token,
     };
 
     #[test]
@@ -124,5 +124,8 @@ mod ctxvar {
         is_send::<AlreadyEntered>();
         is_send::<LookupError>();
         is_send::<ResetError<u8>>();
+        // A snapshot rides in every pool job and message.
+        is_send::<Snapshot>();
+        is_sync::<Snapshot>();
     }
 }

@@ -22,10 +22,11 @@ fn prelude_brings_the_main_types() {
 fn ctxvar_paths_resolve() {
     use contexture::ctxvar::{
         copy_context, AlreadyEntered, Context, ContextVar, FutureExt, InContext, LookupError,
-        ResetError, ScopedSet, Token,
+        ResetError, ScopedSet, Snapshot, Token,
     };
     static V: ContextVar<u8> = ContextVar::new("v");
     let _: Context = copy_context();
+    let _: Snapshot = Snapshot::capture();
     let _: Option<(AlreadyEntered, LookupError, ResetError<u8>, Token<u8>)> = None;
     let _: Option<ScopedSet<'static, u8>> = None;
     let _: Option<InContext<std::future::Ready<()>>> = None;

@@ -82,7 +82,7 @@ impl Context {
         Context::from_map(Map::EMPTY)
     }
 
-    fn from_map(map: Map) -> Context {
+    pub(crate) fn from_map(map: Map) -> Context {
         Context {
             id: current::fresh_id(),
             entered: AtomicBool::new(false),

@@ -10,9 +10,12 @@
 //!   [`set`](ContextVar::set) → [`Token`], [`reset`](ContextVar::reset),
 //!   [`set_scoped`](ContextVar::set_scoped) → [`ScopedSet`].
 //! - [`Context`]: [`Context::new`], [`copy_context`], [`Context::copy`] (all O(1)),
-//!   [`Context::run`], [`get`](Context::get), [`contains`](Context::contains),
-//!   [`len`](Context::len), [`is_empty`](Context::is_empty),
-//!   [`var_names`](Context::var_names).
+//!   [`Context::run`], [`Context::run_mut`], [`get`](Context::get),
+//!   [`contains`](Context::contains), [`len`](Context::len),
+//!   [`is_empty`](Context::is_empty), [`var_names`](Context::var_names).
+//! - [`Snapshot`]: the current context's values, one pointer wide, to run one piece of
+//!   work in later on any thread ([`Snapshot::capture`], [`Snapshot::run`]); what pool jobs
+//!   carry.
 //! - Threads: [`thread::spawn`] and [`thread::Builder`] start inside a copy of the
 //!   spawner's context.
 //! - Async: [`FutureExt::in_context`] / [`FutureExt::with_current_context`] ([`InContext`]),
@@ -163,6 +166,7 @@ mod loom;
 mod map;
 #[cfg(feature = "tokio")]
 mod rt;
+mod snapshot;
 pub mod thread;
 mod trie;
 mod var;
@@ -172,6 +176,7 @@ pub use error::{AlreadyEntered, LookupError, ResetError};
 pub use future::{FutureExt, InContext};
 #[cfg(feature = "tokio")]
 pub use rt::{spawn, spawn_blocking};
+pub use snapshot::Snapshot;
 pub use var::{ContextVar, ScopedSet, Token};
 
 #[cfg(all(test, contexture_loom))]

@@ -1,0 +1,163 @@
+//! `Snapshot`: a context's values frozen for one piece of work (a pool job, a message),
+//! with no identity and no entered flag, so that carrying it costs one pointer.
+
+use std::fmt;
+
+use crate::context::Context;
+use crate::current::{self, Entered, Here};
+use crate::map::Map;
+use crate::ContextVar;
+
+/// The values of the current context, captured in O(1) to run one piece of work in them
+/// later, on any thread: what a pool job or an actor message carries.
+///
+/// A [`Context`] has an identity (tokens and the entered check refer to it) and state for
+/// readers on other threads; a `Snapshot` is only the values, one pointer wide, and
+/// [`run`](Snapshot::run) consumes it: the work runs in a fresh context that starts with
+/// these values, and what the work sets is dropped when it returns. That is
+/// `copy_context().run(f)` for work that runs once, without the entered flag's atomic
+/// operation or a context to keep.
+///
+/// ```
+/// use contexture_ctxvar::{ContextVar, Snapshot};
+///
+/// static REQUEST: ContextVar<u32> = ContextVar::new("request");
+/// REQUEST.set(7);
+/// let job = Snapshot::capture();
+/// REQUEST.set(8); // after the capture: not seen by the job
+/// let seen = std::thread::spawn(move || {
+///     job.run(|| {
+///         let seen = REQUEST.get();
+///         REQUEST.set(9); // stays inside the job
+///         seen
+///     })
+/// })
+/// .join()
+/// .unwrap();
+/// assert_eq!((seen, REQUEST.get()), (Some(7), Some(8)));
+/// ```
+#[derive(Clone, Default)]
+pub struct Snapshot(Map);
+
+/// A snapshot is never changed (a `run` consumes it), so a panic cannot leave one half
+/// written; as for [`Context`], the values' own interior mutability is their type's concern.
+impl std::panic::UnwindSafe for Snapshot {}
+impl std::panic::RefUnwindSafe for Snapshot {}
+
+impl Snapshot {
+    /// The values of this thread's current context, in O(1) (one reference count).
+    ///
+    /// ```
+    /// use contexture_ctxvar::{ContextVar, Snapshot};
+    ///
+    /// static V: ContextVar<u8> = ContextVar::new("v");
+    /// V.set(1);
+    /// assert_eq!(Snapshot::capture().get(&V), Some(1));
+    /// ```
+    pub fn capture() -> Snapshot {
+        Snapshot(current::with(current::State::share_map).unwrap_or_default())
+    }
+
+    /// Runs `f` on this thread in a fresh context holding these values; returns what `f`
+    /// returns. Afterwards the previous context is current again (also when `f` panics),
+    /// and whatever `f` set is dropped with the fresh context: nothing leaks into the next
+    /// piece of work on this thread. Tokens made inside can only be reset inside.
+    ///
+    /// ```
+    /// use contexture_ctxvar::{ContextVar, Snapshot};
+    ///
+    /// static V: ContextVar<u8> = ContextVar::with_default("v", 0);
+    /// let empty = Snapshot::default();
+    /// V.set(5);
+    /// assert_eq!(empty.run(|| { V.set(6); V.get() }), Some(6));
+    /// assert_eq!(V.get(), Some(5));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`Context::run`]: while this thread's thread-locals are being destroyed, or from a
+    /// `Clone` run by [`ContextVar::get`]; a panic of `f` is resumed after the previous
+    /// context is restored.
+    #[inline]
+    pub fn run<R>(self, f: impl FnOnce() -> R) -> R {
+        let here = current::here();
+        // Context id 0: the fresh context gets an id only if a token is made in it.
+        let entered = here.borrow_mut().enter(self.0, 0);
+        let _exit = Exit { here, entered };
+        f()
+    }
+
+    /// A [`Context`] holding these values, to enter more than once or to share.
+    ///
+    /// ```
+    /// use contexture_ctxvar::{ContextVar, Snapshot};
+    ///
+    /// static V: ContextVar<u8> = ContextVar::new("v");
+    /// V.set(3);
+    /// let ctx = Snapshot::capture().into_context();
+    /// assert_eq!(ctx.run(|| V.get()), Ok(Some(3)));
+    /// ```
+    pub fn into_context(self) -> Context {
+        Context::from_map(self.0)
+    }
+
+    /// The value of `var` in these values; a var's default does not count.
+    ///
+    /// ```
+    /// use contexture_ctxvar::{ContextVar, Snapshot};
+    ///
+    /// static V: ContextVar<u8> = ContextVar::with_default("v", 1);
+    /// assert_eq!(Snapshot::capture().get(&V), None);
+    /// ```
+    pub fn get<T: Clone + Send + Sync + 'static>(&self, var: &ContextVar<T>) -> Option<T> {
+        let id = var.id_if_used();
+        if id == 0 {
+            return None;
+        }
+        self.0.get(id)?.value.downcast_ref::<T>().cloned()
+    }
+
+    /// Number of vars with a value.
+    ///
+    /// ```
+    /// use contexture_ctxvar::Snapshot;
+    ///
+    /// assert_eq!(Snapshot::default().len(), 0);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no var has a value.
+    ///
+    /// ```
+    /// use contexture_ctxvar::Snapshot;
+    ///
+    /// assert!(Snapshot::default().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("vars", &self.0.names())
+            .finish()
+    }
+}
+
+/// Leaves the fresh context of [`Snapshot::run`] (also when unwinding) and drops it.
+struct Exit {
+    here: Here,
+    entered: Entered,
+}
+
+impl Drop for Exit {
+    #[inline]
+    fn drop(&mut self) {
+        let (map, _) = self.here.leave(&mut self.entered);
+        drop(map); // after the switch back, outside the borrow: a value's `Drop` may use vars
+    }
+}

@@ -1,0 +1,112 @@
+//! `Snapshot`: captured values that one piece of work runs in, on any thread, leaving
+//! nothing behind.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{count, counter, Tracked};
+use contexture_ctxvar::{copy_context, Context, ContextVar, ResetError, Snapshot};
+
+#[test]
+fn work_sees_the_values_at_capture_and_its_sets_stay_inside() {
+    static V: ContextVar<u32> = ContextVar::new("v");
+    static W: ContextVar<u32> = ContextVar::new("w");
+    V.set(1);
+    let snapshot = Snapshot::capture();
+    V.set(2);
+    let again = snapshot.clone();
+    let seen = std::thread::spawn(move || {
+        snapshot.run(|| {
+            let seen = V.get();
+            V.set(10);
+            W.set(20);
+            (seen, V.get(), W.get())
+        })
+    })
+    .join()
+    .unwrap();
+    assert_eq!(seen, (Some(1), Some(10), Some(20)));
+    assert_eq!((V.get(), W.get()), (Some(2), None));
+    // The next piece of work starts from the captured values again.
+    assert_eq!(again.run(|| (V.get(), W.get())), (Some(1), None));
+    assert_eq!((V.get(), W.get()), (Some(2), None));
+}
+
+#[test]
+fn values_set_inside_are_dropped_when_the_work_returns() {
+    static T: ContextVar<Arc<Tracked>> = ContextVar::new("tracked");
+    let drops = counter();
+    Snapshot::default().run(|| {
+        T.set(Tracked::new("inside", &drops));
+    });
+    assert_eq!(count(&drops), 1);
+}
+
+#[test]
+fn the_previous_context_comes_back_after_a_panic() {
+    static V: ContextVar<u32> = ContextVar::new("v");
+    let ctx = Context::new();
+    ctx.run(|| {
+        V.set(1);
+        let snapshot = Snapshot::capture();
+        let unwound = std::panic::catch_unwind(|| {
+            snapshot.run(|| {
+                V.set(2);
+                panic!("boom");
+            })
+        });
+        assert!(unwound.is_err());
+        assert_eq!(V.get(), Some(1));
+    })
+    .unwrap();
+    assert_eq!(ctx.get(&V), Some(1));
+}
+
+#[test]
+fn tokens_made_inside_reset_only_inside() {
+    static V: ContextVar<u32> = ContextVar::new("v");
+    let outer = V.set(1); // the thread's own context now has an id
+    let inner = Snapshot::capture().run(|| {
+        let token = V.set(2);
+        let refused = V.reset(outer).unwrap_err();
+        assert!(matches!(refused, ResetError::WrongContext(_)));
+        let again = V.set(3);
+        V.reset(again).unwrap();
+        assert_eq!(V.get(), Some(2));
+        token
+    });
+    assert!(matches!(V.reset(inner), Err(ResetError::WrongContext(_))));
+    assert_eq!(V.get(), Some(1));
+}
+
+#[test]
+fn copies_taken_inside_and_contexts_made_from_it() {
+    static V: ContextVar<u32> = ContextVar::new("v");
+    let ctx = Context::new();
+    ctx.run(|| V.set(4)).unwrap();
+    let snapshot = ctx.run(Snapshot::capture).unwrap();
+    assert_eq!(
+        (snapshot.get(&V), snapshot.len(), snapshot.is_empty()),
+        (Some(4), 1, false)
+    );
+    assert_eq!(format!("{snapshot:?}"), r#"Snapshot { vars: ["v"] }"#);
+    let inside = snapshot.clone().run(|| {
+        V.set(5);
+        copy_context()
+    });
+    assert_eq!(inside.get(&V), Some(5));
+    let as_context = snapshot.into_context();
+    assert_eq!(as_context.run(|| V.get()), Ok(Some(4)));
+    assert_eq!(ctx.get(&V), Some(4));
+}
+
+#[test]
+fn snapshot_is_send_sync_and_one_pointer_wide() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Snapshot>();
+    assert_eq!(
+        std::mem::size_of::<Snapshot>(),
+        std::mem::size_of::<usize>()
+    );
+}
