@@ -1,25 +1,26 @@
-//! Carrying the submitter's context into a job: a copy taken at `submit`, entered while the
-//! job runs, so that what the job sets stays in its own copy.
+//! Carrying the submitter's context into a job: its values captured at `submit`, run in a
+//! fresh context of their own, so that what the job sets stays in the job.
 
-use contexture_ctxvar::{copy_context, Context};
+use contexture_ctxvar::Snapshot;
 
 /// The context captured for one job, or nothing when propagation is off.
-pub(crate) struct Captured(Option<Context>);
+pub(crate) struct Captured(Option<Snapshot>);
 
 impl Captured {
-    /// Takes a copy of the calling thread's current context (O(1)).
+    /// Captures the calling thread's current context (O(1): one pointer, one reference
+    /// count when it holds values).
     #[inline]
     pub(crate) fn capture(enabled: bool) -> Captured {
-        Captured(enabled.then(copy_context))
+        Captured(enabled.then(Snapshot::capture))
     }
 
-    /// Runs `f` inside the captured context (or as is, when none was captured). The copy
-    /// belongs to this job alone, so it is entered with `run_mut`: no entered flag to set,
-    /// and it cannot be refused.
+    /// Runs `f` in a fresh context holding the captured values, which is dropped with what
+    /// `f` set in it (or as is, when nothing was captured). A [`Snapshot`] rather than a
+    /// `Context` copy: one pointer instead of 56 bytes in every job, and no entered flag.
     #[inline]
     pub(crate) fn run<T>(self, f: impl FnOnce() -> T) -> T {
         match self.0 {
-            Some(mut context) => context.run_mut(f),
+            Some(snapshot) => snapshot.run(f),
             None => f(),
         }
     }

@@ -39,8 +39,13 @@
 //! places under the pool lock, so `submit` can wait for room and `shutdown` can wake it).
 //! Workers start on demand: `submit` first claims an idle worker (a counter that workers
 //! increment when they go back to waiting, Python's `_idle_semaphore`) and starts a new worker
-//! only when none is idle and fewer than `max_workers` exist. Shutdown drops a stop channel
-//! that every worker `select`s on; a stopped worker runs what is still queued, then exits.
+//! only when none is idle and fewer than `max_workers` exist. Once `max_workers` run, nobody
+//! counts any more, and an unbounded pool's `submit` queues the job without the pool lock,
+//! through a gate that shutdown closes (waiting for the submits under way) before it drains
+//! or stops the queue. Shutdown queues one stop message per worker behind the jobs, so those
+//! still run unless `cancel_pending` took them out first.
+//! Each job carries the submitter's context as a [`Snapshot`](contexture_ctxvar::Snapshot)
+//! (one pointer) and runs in a fresh context made from it, dropped with what the job set.
 //! A panicking job is caught (`catch_unwind`) and becomes [`TaskError::Panicked`]; the
 //! worker goes on. No user code (jobs, callbacks) runs under the pool lock.
 //!
@@ -85,6 +90,7 @@
 
 mod context;
 mod error;
+mod gate;
 mod loom;
 mod map;
 mod pool;

@@ -2,7 +2,8 @@
 //! crate uses; no other file imports `std::sync` atomics or locks directly.
 //!
 //! Loom models the protocol of one job's [`Task`](crate::task::Task): its phase word, the
-//! outcome cell that word guards, and the slow-path lock and condition variable. The pool
+//! outcome cell that word guards, and the slow-path lock and condition variable; and the
+//! [`Gate`](crate::gate::Gate) of the lock-free submit path. The rest of the pool
 //! itself (counters, its lock, the crossbeam channel, worker threads) always uses std, from
 //! [`pool`]: it is not part of a model (the stress tests in `tests/shutdown.rs` cover it),
 //! and its pool counter must be usable in a `static`. [`Arc`] is std's too: a handle holds
@@ -14,15 +15,19 @@ pub(crate) use std::sync::Arc;
 pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(not(contexture_loom))]
 pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
+#[cfg(not(contexture_loom))]
+pub(crate) use std::thread::yield_now;
 
 #[cfg(contexture_loom)]
 pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(contexture_loom)]
 pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
+#[cfg(contexture_loom)]
+pub(crate) use loom::thread::yield_now;
 
 /// What the pool uses outside the modelled task protocol: always std.
 pub(crate) mod pool {
-    pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     pub(crate) use std::sync::{Condvar, Mutex};
 }
 

@@ -124,3 +124,46 @@ fn awaiting_while_the_job_ends() {
         worker.join().unwrap();
     });
 }
+
+/// Two submits on the fast path race the gate's closing (shutdown): each is either refused
+/// or seen by the closer, with what it did before dropping its pass (a write to a plain
+/// cell, which loom checks for a data race) visible.
+///
+/// Mutation check (reverted): with `Relaxed` instead of Release in `Pass::drop`, loom
+/// reports the closer's read of the cell as a data race.
+#[test]
+fn gate_closing_sees_every_accepted_submit() {
+    use crate::gate::Gate;
+    use crate::loom::UnsafeCell;
+
+    struct Queue(UnsafeCell<usize>);
+    // SAFETY: the model checks exactly this: writes happen before a closer reads them.
+    unsafe impl Sync for Queue {}
+
+    loom::model(|| {
+        let gate = Arc::new(Gate::new());
+        let queued: Arc<[Queue; 2]> =
+            Arc::new([Queue(UnsafeCell::new(0)), Queue(UnsafeCell::new(0))]);
+        let submits: Vec<_> = (0..2)
+            .map(|i| {
+                let (gate, queued) = (gate.clone(), queued.clone());
+                thread::spawn(move || {
+                    let Some(_pass) = gate.enter() else {
+                        return false;
+                    };
+                    // SAFETY: only this thread writes cell `i`, before dropping its pass.
+                    queued[i].0.with_mut(|n| unsafe { *n += 1 });
+                    true
+                })
+            })
+            .collect();
+        gate.close();
+        // SAFETY: after `close`, every pass is dropped and nobody writes any more.
+        let seen: Vec<usize> = queued.iter().map(|q| q.0.with(|n| unsafe { *n })).collect();
+        for (i, submit) in submits.into_iter().enumerate() {
+            let accepted = submit.join().unwrap();
+            assert_eq!(seen[i], usize::from(accepted), "closer saw submit {i}?");
+        }
+        assert!(gate.enter().is_none(), "closed for good");
+    });
+}
