@@ -115,38 +115,37 @@
 //!
 //! # Performance
 //!
-//! `cargo bench -p contexture-bench --bench ctxvar -- --quick` (criterion, anchors in the
-//! same process) and `python3 crates/bench/python/ctxvar.py` (CPython 3.11, `timeit`), on
-//! the 2-core CI-class VM, in ns per operation (`cargo xtask bench ctxvar` prints the same
-//! table with ratios). Ratios are ours ÷ anchor.
+//! `cargo xtask bench ctxvar` (criterion, the anchors in the same process; CPython 3.11
+//! through `timeit` in `crates/bench/python/ctxvar.py`, best of 7 × 200,000), on the 2-core
+//! CI-class VM, ns per operation; ratios are ours ÷ anchor.
 //!
 //! | operation | contexture | OpenTelemetry | tokio `task_local!` | CPython | target | met |
 //! |---|---|---|---|---|---|---|
-//! | `get`, 1 var set | 1.9 | 5.1 (`map_current` + `get`): 0.37× | 1.1 | 19.9 | ≤ 3 ns, ≤ 0.5× OTel | yes |
-//! | `get`, 1,000 vars set | 1.9 | 5.0: 0.38× | 1.1 | 19.3 | ≤ 3 ns, ≤ 0.5× OTel | yes |
-//! | `set`, 1 var | 18.0 | 68 (`current_with_value`) | — | 55: 3.1× faster | ≥ 3× faster than CPython | yes, barely |
-//! | `set`, 100 vars | 64 | 490 | — | 147: 2.3× faster | ≥ 3× | no (needs ≤ 49) |
-//! | `set`, 10,000 vars | 68 | — | — | 195–209: 2.9–3.1× faster | ≥ 3× | borderline |
-//! | `copy_context`, 1 / 100 / 10,000 vars | 3.7 / 3.8 / 3.7 | 3.9 (`Context::current`) | — | 27 / 27 / 27 | flat, ≤ 10 ns | yes |
-//! | `run(noop)` | 13.2 | 22.5 (`attach` + guard drop) | 2.7 (`sync_scope`) | 39 | ≤ 10 ns | no (+32 %) |
-//! | adapter, per poll | 13–15 | — | 5.3 (scope future): 2.5–2.8× | 39 (`ctx.run(coro.send)`) | ≤ 1.5× `task_local` | no |
+//! | `get`, 1 var set | 1.9 | 5.2 (`map_current` + `get`): 0.37× | 1.1 | 19.8 | ≤ 3 ns, ≤ 0.5× OTel | yes |
+//! | `get`, 1,000 vars set | 2.0 | 5.6: 0.36× | 1.1 | 19.8 | ≤ 3 ns, ≤ 0.5× OTel | yes |
+//! | `set`, 1 var | 17.3 | 72 (`current_with_value`) | — | 54: 3.1× faster | ≥ 3× faster than CPython | yes (CPython's best case; 4–5× in most runs) |
+//! | `set`, 100 vars | 28.4 | 497 | — | 147: 5.2× faster | ≥ 3× | yes |
+//! | `set`, 10,000 vars | 36.1 | — | — | 208: 5.8× faster | ≥ 3× | yes |
+//! | `copy_context`, 1 / 100 / 10,000 vars | 3.8 / 3.8 / 4.0 | 4.0 (`Context::current`) | — | 26 / 26 / 26 | flat, ≤ 10 ns | yes |
+//! | `run(noop)` | 5.7 | 22.5 (`attach` + guard drop) | 2.7 (`sync_scope`) | 40 | ≤ 10 ns | yes |
+//! | adapter, per poll | 7.2 | — | 5.3 (scope future): 1.35× | 39 (`ctx.run(coro.send)`) | ≤ 1.5× `task_local` | yes |
 //!
-//! Where the misses come from:
+//! What the time goes to, and what got it there:
 //!
 //! - `set` allocates the value's `Arc` and, when the token is dropped, frees the old one:
-//!   that pair alone is ~12.5 ns here. The map write itself is in place (no atomic once the
-//!   thread knows its version is unshared) and is written so that nothing goes through a
-//!   stack copy the CPU cannot forward (that alone was 3 ns). Above 32 vars `imbl`'s trie adds one atomic
-//!   uniqueness check per level; a larger small-map threshold would make `set` at 100 vars
-//!   as cheap as at 1, but would make the first write after every copy (each task, each
-//!   pool job) clone 100 reference counts, so the threshold stays at 32.
-//! - `run` is one compare-exchange (a full barrier on x86) plus two switches of the
-//!   thread's state (map, context id, version) with a drop guard; tokio's `sync_scope`
-//!   swaps one `Option` and has no cross-thread check. The adapter's own copy skips the
-//!   compare-exchange, which saved under 1 ns: the switches are the cost. Both stay 1.7×
-//!   faster than OpenTelemetry's attach and 2.6–3× faster than CPython.
-//! - Numbers move by ±20 % between runs on this shared machine; `set` in particular runs
-//!   up to 1.5× slower after the other groups have churned the allocator.
+//!   that pair is ~8.5 ns of the 17. The map write is in place (no atomic once the thread
+//!   knows its version is unshared), the `Arc` is built right at the store (built earlier,
+//!   its two halves went through the stack and came back as one 16-byte load the CPU could
+//!   not forward: ~5 ns), and a var that is set already is rebound by replacing just its
+//!   value, in the small map and in the trie alike (moving whole entries through `imbl`'s
+//!   insert cost ~40 ns at 100 vars; see `trie.rs`).
+//! - `run` is one compare-exchange plus two switches of the thread's state (map, context
+//!   id, version) with a drop guard; `run_mut` and the adapter's own copy skip the
+//!   compare-exchange. The switches were 13 ns until the state's fields were laid out so that
+//!   no two 8-byte stores are read back as one 16-byte load, and the rare paths (publishing
+//!   for readers elsewhere) moved out of line.
+//! - Numbers move by ±20 % between runs on this shared machine, CPython's too (its `set`
+//!   with 1 var measured 54–88 ns on the same day).
 //!
 //! # Cargo features
 //!
