@@ -7,6 +7,7 @@ use std::sync::{MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender};
+use crossbeam_utils::CachePadded;
 
 use crate::context::Captured;
 use crate::error::{panic_message, BuildError, SubmitError, TaskError};
@@ -80,8 +81,9 @@ struct Shared {
     /// a tiny job's time.)
     all_started: AtomicBool,
     /// Lets submits on the fast path (see `submit_inner`) queue jobs without the pool lock;
-    /// closed under the pool lock when the pool shuts down or breaks.
-    gate: Gate,
+    /// closed under the pool lock when the pool shuts down or breaks. On a cache line of its
+    /// own: every submit writes it twice, and the workers read the fields around it.
+    gate: CachePadded<Gate>,
     config: Config,
 }
 
@@ -250,7 +252,7 @@ impl Builder {
                 room_freed: Condvar::new(),
                 idle: AtomicUsize::new(0),
                 all_started: AtomicBool::new(false),
-                gate: Gate::new(),
+                gate: CachePadded::new(Gate::new()),
                 config: Config {
                     max_workers,
                     prefix,
