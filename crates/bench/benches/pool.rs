@@ -85,8 +85,8 @@ fn interleaved(contenders: &[Contender<'_>], timed: usize, iters: u64) -> Durati
 fn submit_and_wait(c: &mut Criterion) {
     let mut group = c.benchmark_group("pool submit+result per job (2 workers)");
     // Each measured batch runs all five contenders: wall time is five times this.
-    group.measurement_time(Duration::from_secs(4));
-    group.sample_size(40);
+    group.measurement_time(Duration::from_secs(8));
+    group.sample_size(60);
 
     let ours = ThreadPool::builder().max_workers(WORKERS).build().unwrap();
     let ours_plain = ThreadPool::builder()
