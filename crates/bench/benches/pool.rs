@@ -7,7 +7,7 @@
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use contexture_pool::ThreadPool;
@@ -69,16 +69,69 @@ fn interleaved(contenders: &[Contender<'_>], timed: usize, iters: u64) -> Durati
     while left > 0 {
         let n = left.min(BATCH);
         let round = ROUND.fetch_add(1, Ordering::Relaxed);
+        let mut per_job = vec![0.0; contenders.len()];
         for k in 0..contenders.len() {
             let i = (round + k) % contenders.len();
             let took = (contenders[i].1)(n);
+            per_job[i] = took.as_secs_f64() * 1e9 / n as f64;
             if i == timed {
                 total += took;
             }
         }
+        ROUNDS.lock().unwrap().push(per_job);
         left -= n;
     }
     total
+}
+
+/// Per round of [`interleaved`]: every contender's ns per job in that round.
+static ROUNDS: Mutex<Vec<Vec<f64>>> = Mutex::new(Vec::new());
+
+/// Prints, from every round measured (warm-up included), each contender's median ns per
+/// job and the median over rounds of ours ÷ each anchor measured in the same round.
+///
+/// This is the comparison to trust on this machine. Criterion's mean per contender comes
+/// from its own minutes of measuring, and the machine moves between regimes (the same pool
+/// at 90, 160 or 300 ns per job, minutes apart); a ratio taken within one round compares
+/// contenders that ran back to back, seconds apart.
+fn print_paired(contenders: &[Contender<'_>]) {
+    let rounds = std::mem::take(&mut *ROUNDS.lock().unwrap());
+    if rounds.is_empty() {
+        return;
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "\npaired, {} rounds of up to {BATCH} jobs (medians):",
+        rounds.len()
+    );
+    for (i, (name, _)) in contenders.iter().enumerate() {
+        let ns = median(rounds.iter().map(|r| r[i]).collect());
+        println!("  {name:<26} {ns:>8.1} ns/job");
+    }
+    for ours in 0..2 {
+        for anchor in 2..contenders.len() {
+            let ratio = median(rounds.iter().map(|r| r[ours] / r[anchor]).collect());
+            let best = median(
+                rounds
+                    .iter()
+                    .map(|r| r[ours] / r[2..].iter().copied().fold(f64::INFINITY, f64::min))
+                    .collect(),
+            );
+            if anchor == 2 {
+                println!(
+                    "  {} / best anchor of the round: {best:.2}",
+                    contenders[ours].0
+                );
+            }
+            println!(
+                "  {} / {}: {ratio:.2}",
+                contenders[ours].0, contenders[anchor].0
+            );
+        }
+    }
 }
 
 /// Submit tiny jobs and wait for every result, per job, all pools interleaved.
@@ -143,6 +196,7 @@ fn submit_and_wait(c: &mut Criterion) {
         });
     }
     group.finish();
+    print_paired(&contenders);
 }
 
 /// `map` over many items, results in input order, per item.
