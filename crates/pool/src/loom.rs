@@ -12,14 +12,14 @@
 pub(crate) use std::sync::Arc;
 
 #[cfg(not(contexture_loom))]
-pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 #[cfg(not(contexture_loom))]
 pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
 #[cfg(not(contexture_loom))]
 pub(crate) use std::thread::yield_now;
 
 #[cfg(contexture_loom)]
-pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 #[cfg(contexture_loom)]
 pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
 #[cfg(contexture_loom)]

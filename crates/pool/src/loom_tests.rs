@@ -37,7 +37,7 @@ fn start_races_cancel() {
     loom::model(|| {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
-        let worker = thread::spawn(move || job.run(&|| {}));
+        let worker = thread::spawn(move || job.run(&|| {}, false));
         let cancelled = handle.cancel();
         worker.join().unwrap();
         assert_eq!(runs.load(Ordering::Relaxed), usize::from(!cancelled));
@@ -58,7 +58,7 @@ fn waiter_parks_while_the_job_ends() {
     loom::model(|| {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
-        let worker = thread::spawn(move || job.run(&|| {}));
+        let worker = thread::spawn(move || job.run(&|| {}, false));
         assert_eq!(handle.result(), Ok(7));
         worker.join().unwrap();
         assert_eq!(runs.load(Ordering::Relaxed), 1);
@@ -72,7 +72,7 @@ fn callback_added_while_the_job_ends() {
     loom::model(|| {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
-        let worker = thread::spawn(move || job.run(&|| {}));
+        let worker = thread::spawn(move || job.run(&|| {}, false));
         let calls = Arc::new(AtomicUsize::new(0));
         let c = calls.clone();
         handle
@@ -96,7 +96,7 @@ fn run_cancel_and_fail_end_the_job_once() {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
         let failer = job.clone();
-        let worker = thread::spawn(move || job.run(&|| {}));
+        let worker = thread::spawn(move || job.run(&|| {}, false));
         let shutdown = thread::spawn(move || failer.cancel_with(TaskError::BrokenPool("x".into())));
         let cancelled = handle.cancel();
         let failed = shutdown.join().unwrap();
@@ -119,7 +119,7 @@ fn awaiting_while_the_job_ends() {
     loom::model(|| {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
-        let worker = thread::spawn(move || job.run(&|| {}));
+        let worker = thread::spawn(move || job.run(&|| {}, false));
         assert_eq!(loom::future::block_on(handle), Ok(7));
         worker.join().unwrap();
     });

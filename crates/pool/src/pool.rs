@@ -25,7 +25,7 @@ type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 trait Runnable: Send + Sync {
     /// Runs the job unless it was cancelled; calls `finishing` after the job's closure
     /// returned and before its waiters are released.
-    fn run(&self, finishing: &dyn Fn());
+    fn run(&self, finishing: &dyn Fn(), propagate: bool);
     /// Ends a job that has not started with `error` (shutdown, broken pool).
     fn fail(&self, error: TaskError);
 }
@@ -35,8 +35,8 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    fn run(&self, finishing: &dyn Fn()) {
-        Job::run(self, finishing);
+    fn run(&self, finishing: &dyn Fn(), propagate: bool) {
+        Job::run(self, finishing, propagate);
     }
 
     fn fail(&self, error: TaskError) {
@@ -645,6 +645,6 @@ fn worker(shared: &Arc<Shared>) {
             let _ = shared.claim_idle();
         }
         shared.free_room();
-        job.run(&become_idle);
+        job.run(&become_idle, shared.config.propagate_context);
     }
 }

@@ -32,13 +32,16 @@ use std::future::Future;
 use std::mem::MaybeUninit;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::ptr;
 use std::sync::PoisonError;
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::context::Captured;
 use crate::error::{panic_message, CallbackPanicked, TaskError};
-use crate::loom::{Arc, AtomicUsize, Backoff, Condvar, Mutex, MutexGuard, Ordering, UnsafeCell};
+use crate::loom::{
+    Arc, AtomicPtr, AtomicUsize, Backoff, Condvar, Mutex, MutexGuard, Ordering, UnsafeCell,
+};
 
 /// A done callback: gets the outcome by reference.
 type Callback<T> = Box<dyn FnOnce(Result<&T, &TaskError>) + Send>;
@@ -86,11 +89,9 @@ fn kind_of<T>(outcome: &Result<T, TaskError>) -> usize {
     }
 }
 
-/// What only the slow path needs, under [`Task::slow`]; allocated by the first thread that
-/// takes the slow path, so that a job nobody waits for stays small (its allocation is
-/// the pool's main per-job memory cost).
+/// What only the slow path needs, under [`SlowCell::lock`].
 struct Slow<T> {
-    /// Threads blocked on [`Task::done`]: only then is it worth a wake-up (a futex call).
+    /// Threads blocked on [`SlowCell::done`]: only then is it worth a wake-up (a futex call).
     waiters: usize,
     callbacks: Vec<Callback<T>>,
     callback_panics: Vec<String>,
@@ -100,21 +101,18 @@ struct Slow<T> {
     lent: bool,
 }
 
-/// The slow lock, held, with its state allocated.
-struct SlowGuard<'a, T>(MutexGuard<'a, Option<Box<Slow<T>>>>);
-
-impl<T> std::ops::Deref for SlowGuard<'_, T> {
-    type Target = Slow<T>;
-    fn deref(&self) -> &Slow<T> {
-        self.0.as_deref().expect("allocated by `Task::lock`")
-    }
+/// The slow path's lock, condition variable and state, allocated by the first thread that
+/// takes the slow path ([`Task::cell`]), so that a job nobody waits for stays small: its
+/// allocation is the pool's main per-job memory cost (measured: the jobs' fresh heap pages
+/// were a fifth of a tiny job's time).
+struct SlowCell<T> {
+    lock: Mutex<Slow<T>>,
+    /// Signalled when the job becomes done and somebody waits.
+    done: Condvar,
 }
 
-impl<T> std::ops::DerefMut for SlowGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut Slow<T> {
-        self.0.as_deref_mut().expect("allocated by `Task::lock`")
-    }
-}
+/// The slow lock, held.
+type SlowGuard<'a, T> = MutexGuard<'a, Slow<T>>;
 
 /// Shared between the [`Handle`] and the queued job.
 pub(crate) struct Task<T> {
@@ -123,9 +121,8 @@ pub(crate) struct Task<T> {
     /// Written once by the owner before `ENDING`/`DONE` is published; initialised exactly
     /// while the phase is `ENDING` or `DONE`.
     outcome: UnsafeCell<MaybeUninit<Result<T, TaskError>>>,
-    slow: Mutex<Option<Box<Slow<T>>>>,
-    /// Signalled when the job becomes done and somebody waits.
-    done: Condvar,
+    /// Null until [`Task::cell`] allocates it; freed with the task.
+    slow: AtomicPtr<SlowCell<T>>,
 }
 
 // SAFETY: `outcome` is the only field that is not `Sync`. It is written only by the one
@@ -149,25 +146,52 @@ impl<T> Task<T> {
         Task {
             state: AtomicUsize::new(PENDING),
             outcome: UnsafeCell::new(MaybeUninit::uninit()),
-            slow: Mutex::new(None),
-            done: Condvar::new(),
+            slow: AtomicPtr::new(ptr::null_mut()),
         }
+    }
+
+    /// The slow cell, allocated by the first caller.
+    fn cell(&self) -> &SlowCell<T> {
+        // Acquire: pairs with the Release of the installing compare-exchange, so the cell's
+        // contents are initialised for us.
+        let mut cell = self.slow.load(Ordering::Acquire);
+        if cell.is_null() {
+            let new = Box::into_raw(Box::new(SlowCell {
+                lock: Mutex::new(Slow {
+                    waiters: 0,
+                    callbacks: Vec::new(),
+                    callback_panics: Vec::new(),
+                    waker: None,
+                    lent: false,
+                }),
+                done: Condvar::new(),
+            }));
+            cell = match self.slow.compare_exchange(
+                ptr::null_mut(),
+                new,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => new,
+                Err(installed) => {
+                    // SAFETY: `new` came from `Box::into_raw` just now and was never shared.
+                    drop(unsafe { Box::from_raw(new) });
+                    installed
+                }
+            };
+        }
+        // SAFETY: a non-null `slow` points to a cell from `Box::into_raw`, installed once
+        // and freed only by `Task::drop` (`&mut self`), so it lives as long as `&self`.
+        unsafe { &*cell }
     }
 
     /// The lock never guards user code (callbacks run after it is released), so a poisoned
     /// lock only means a panic elsewhere; its data is consistent.
     fn lock(&self) -> SlowGuard<'_, T> {
-        let mut guard = self.slow.lock().unwrap_or_else(PoisonError::into_inner);
-        guard.get_or_insert_with(|| {
-            Box::new(Slow {
-                waiters: 0,
-                callbacks: Vec::new(),
-                callback_panics: Vec::new(),
-                waker: None,
-                lent: false,
-            })
-        });
-        SlowGuard(guard)
+        self.cell()
+            .lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes the slow lock and sets `SLOW`; returns the lock and the phase word as it was.
@@ -282,7 +306,7 @@ impl<T> Task<T> {
         let waiters = slow.waiters > 0;
         drop(slow);
         if waiters {
-            self.done.notify_all();
+            self.cell().done.notify_all();
         }
         if let Some(waker) = waker {
             waker.wake();
@@ -314,18 +338,14 @@ impl<T> Task<T> {
                 return false;
             }
             slow.waiters += 1;
+            let done = &self.cell().done;
             slow = match deadline {
-                None => SlowGuard(
-                    self.done
-                        .wait(slow.0)
-                        .unwrap_or_else(PoisonError::into_inner),
-                ),
-                Some(deadline) => SlowGuard(
-                    self.done
-                        .wait_timeout(slow.0, deadline - now)
+                None => done.wait(slow).unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    done.wait_timeout(slow, deadline - now)
                         .unwrap_or_else(PoisonError::into_inner)
-                        .0,
-                ),
+                        .0
+                }
             };
             slow.waiters -= 1;
             // Acquire: as above. `SLOW` stays set from `lock_slow`.
@@ -418,6 +438,14 @@ impl<T> Task<T> {
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
+        // Relaxed: `&mut self`; whoever dropped the other references synchronised with us
+        // through the `Arc`'s count.
+        let cell = self.slow.load(Ordering::Relaxed);
+        if !cell.is_null() {
+            // SAFETY: installed from `Box::into_raw` by `cell`, freed only here, and
+            // `&mut self` excludes every other access.
+            drop(unsafe { Box::from_raw(cell) });
+        }
         // Relaxed: whoever drops the last reference synchronised with every other user
         // through the `Arc`'s count.
         if matches!(self.state.load(Ordering::Relaxed) & PHASE, ENDING | DONE) {
@@ -485,14 +513,14 @@ where
     F: FnOnce() -> T,
 {
     /// Runs the job unless it was cancelled; calls `finishing` after the closure returned
-    /// and before the waiters are released.
-    pub(crate) fn run(&self, finishing: &dyn Fn()) {
+    /// and before the waiters are released; runs it in its captured context when `propagate`.
+    pub(crate) fn run(&self, finishing: &dyn Fn(), propagate: bool) {
         if !self.task.start() {
             return; // cancelled while queued
         }
         // SAFETY: `start` just moved the task out of `PENDING`.
         let (f, context) = unsafe { self.take_closure() };
-        let outcome = catch_unwind(AssertUnwindSafe(|| context.run(f)))
+        let outcome = catch_unwind(AssertUnwindSafe(|| context.run(propagate, f)))
             .map_err(|payload| TaskError::Panicked(panic_message(payload.as_ref())));
         finishing();
         self.task.finish(outcome);
