@@ -67,20 +67,25 @@
 //!
 //! # Performance
 //!
-//! `cargo xtask bench pool` (2 workers each, per job, ours and the anchors in one run; the
-//! anchors move by ±50% between runs on a 2-core machine, so read the ratios as ranges):
+//! `cargo xtask bench pool` (2 workers each, per job, ours and the anchors in one process).
+//! The submit + result contenders run interleaved, batch by batch (100,000 jobs a batch), and
+//! the bench also prints, per round of batches, ours ÷ each anchor measured in that round:
+//! this machine drifts between regimes minutes apart (the same pool at 90, 160 or 300 ns per
+//! job), so those paired medians are the numbers to compare; criterion's means are shown too.
 //!
 //! | operation | contexture | anchors | target |
 //! |---|---:|---|---|
-//! | submit + result, tiny jobs | 183 ns (114 ns without context propagation) | threadpool+channel 107 ns, rayon spawn+channel 107 ns, tokio `spawn_blocking` 550 ns | ≤ 1.0× the best: **not met** (1.7×; 1.06× without context) |
-//! | `map` in order, per item | 599 ns (before the atomic task state) | rayon `par_iter` (ceiling) 3.8 ns, threadpool+channel 264 ns | report: 2.3× threadpool |
-//! | submit + result vs Python | 540 ns (before the atomic task state) | CPython `ThreadPoolExecutor` 13.5 µs | ≥ 20× faster: met (25×) |
+//! | submit + result, tiny jobs (paired medians, 1,400+ rounds) | 151 ns (155 ns without context propagation) | threadpool+channel 161 ns, rayon spawn+channel 267 ns, tokio `spawn_blocking` 610 ns | ≤ 1.0× the best: **met, 0.94×** (0.92–0.94× over three runs) |
+//! | the same, criterion means | 177 ns | threadpool+channel 190 ns, rayon 280 ns, tokio 518 ns | 0.93× |
+//! | `map` in order, per item | 321 ns | rayon `par_iter` (ceiling) 2.4 ns, threadpool+channel 442 ns | report: 0.73× threadpool, 134× the ceiling |
+//! | submit + result vs Python | 151–177 ns | CPython `ThreadPoolExecutor` 13.0 µs | ≥ 20× faster: met (74–86×) |
 //!
-//! Where the time goes (callgrind, ~1,150 instructions per job, down from ~1,500; perf):
-//! `malloc`/`free` of the job are a third of the instructions, and on the wall clock the
-//! kernel faulting in fresh heap pages for the jobs dominates, so the job's size matters
-//! more than its instruction count. Next steps: the closure and the outcome sharing one
-//! place in the job, and a smaller captured context (a `Context` is 56 bytes).
+//! What it took (from 540 ns): an atomic phase word instead of a task mutex (the lock only
+//! on the slow path, its state allocated when first needed), the context as a one-pointer
+//! [`Snapshot`](contexture_ctxvar::Snapshot), no idle bookkeeping once every worker runs (a
+//! cache line every job wrote from every thread), and a submit that skips the pool lock. On
+//! this machine the rest is mostly memory: glibc's arena lock and fresh heap pages for the
+//! 96-byte jobs that a batch keeps alive until their results are taken.
 //!
 //! # Cargo features
 //!
