@@ -80,6 +80,20 @@ pub enum BuildError {
 #[error("a done callback panicked: {0}")]
 pub struct CallbackPanicked(pub String);
 
+/// Runs user code `f`; a panic comes back as its message. The payload is dropped here too,
+/// under its own guard: a payload whose `Drop` panics as well is leaked rather than let out.
+pub(crate) fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        let message = panic_message(payload.as_ref());
+        if let Err(nested) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(payload)))
+        {
+            std::mem::forget(nested);
+        }
+        message
+    })
+}
+
 /// The text of a panic payload.
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&'static str>() {

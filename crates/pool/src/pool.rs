@@ -2,7 +2,6 @@
 //! submission, the initializer that can break the pool, and shutdown.
 
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 
@@ -10,7 +9,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crossbeam_utils::CachePadded;
 
 use crate::context::Captured;
-use crate::error::{panic_message, BuildError, SubmitError, TaskError};
+use crate::error::{catch, BuildError, SubmitError, TaskError};
 use crate::gate::Gate;
 use crate::loom::pool::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::loom::Arc;
@@ -549,7 +548,8 @@ impl ThreadPool {
         let me = thread::current().id();
         for worker in workers {
             if worker.thread().id() != me {
-                // A worker never panics (jobs, callbacks and the initializer are caught).
+                // A worker never panics: jobs, callbacks, the initializer and whatever user
+                // code runs around a job on it are caught.
                 let _ = worker.join();
             }
         }
@@ -606,8 +606,7 @@ fn fail_all(jobs: Vec<(Arc<dyn Runnable>, TaskError)>) {
 /// The loop of one worker thread.
 fn worker(shared: &Arc<Shared>) {
     if let Some(init) = &shared.config.initializer {
-        let outcome = catch_unwind(AssertUnwindSafe(|| init()))
-            .unwrap_or_else(|payload| Err(panic_message(payload.as_ref())));
+        let outcome = catch(|| init()).unwrap_or_else(Err);
         if let Err(why) = outcome {
             let failed = {
                 let mut state = shared.lock();
@@ -645,6 +644,12 @@ fn worker(shared: &Arc<Shared>) {
             let _ = shared.claim_idle();
         }
         shared.free_room();
-        job.run(&become_idle, shared.config.propagate_context);
+        // The job's own panics become its outcome; this guards what runs around it on this
+        // thread: an outcome's `Drop` when the handle is already gone, a waker's `wake`. The
+        // panic hook has reported it; the worker goes on serving (and stays counted).
+        let _ = catch(move || {
+            job.run(&become_idle, shared.config.propagate_context);
+            drop(job);
+        });
     }
 }

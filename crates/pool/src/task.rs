@@ -30,7 +30,6 @@
 use std::fmt;
 use std::future::Future;
 use std::mem::MaybeUninit;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr;
 use std::sync::PoisonError;
@@ -38,7 +37,7 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::context::Captured;
-use crate::error::{panic_message, CallbackPanicked, TaskError};
+use crate::error::{catch, CallbackPanicked, TaskError};
 use crate::loom::{
     Arc, AtomicPtr, AtomicUsize, Backoff, Condvar, Mutex, MutexGuard, Ordering, UnsafeCell,
 };
@@ -244,9 +243,15 @@ impl<T> Task<T> {
     }
 
     /// Records the outcome of a job the caller owns (it won [`start`](Task::start) or
-    /// [`claim`](Task::claim)), runs its done callbacks on this thread, then releases
-    /// waiters.
-    pub(crate) fn finish(&self, outcome: Result<T, TaskError>) {
+    /// [`claim`](Task::claim)), runs its done callbacks on this thread, calls `finishing`,
+    /// then releases waiters.
+    ///
+    /// `finishing` (the worker counting itself idle) comes after the callbacks, so that a
+    /// callback that submits to the pool and waits for that job does not take this worker's
+    /// idle token while this worker is still busy with it (it would wait for ever, though
+    /// `max_workers` allows another worker); and before the waiters, so that a caller who
+    /// submits right after `result()` finds this worker idle.
+    pub(crate) fn finish(&self, outcome: Result<T, TaskError>, finishing: &dyn Fn()) {
         let kind = kind_of(&outcome);
         // SAFETY: the caller owns the job (phase `RUNNING` or `CANCELLING`, set by its own
         // compare-and-swap): nobody else reads or writes the cell until `ENDING`/`DONE` is
@@ -254,6 +259,13 @@ impl<T> Task<T> {
         self.outcome
             .with_mut(|cell| unsafe { (*cell).write(outcome) });
         let mut state = self.state.load(Ordering::Relaxed);
+        if state & SLOW != 0 {
+            return self.end_slow(kind, finishing);
+        }
+        // No callback so far. (One registered from now on makes the exchange below fail and
+        // is run by `end_slow`, with this worker already counted idle: a window of a few
+        // instructions, where the old rule applies.)
+        finishing();
         while state & SLOW == 0 {
             // Release: publishes the outcome to whoever sees `DONE` (Acquire).
             match self.state.compare_exchange_weak(
@@ -266,14 +278,14 @@ impl<T> Task<T> {
                 Err(now) => state = now,
             }
         }
-        self.end_slow(kind);
+        self.end_slow(kind, &|| {});
     }
 
     /// The ending with somebody registered: runs the callbacks (the outcome lent to them,
     /// the lock released; ones added meanwhile join), then publishes `DONE` and wakes every
     /// waiter and the waker.
     #[cold]
-    fn end_slow(&self, kind: usize) {
+    fn end_slow(&self, kind: usize, finishing: &dyn Fn()) {
         let mut slow = self.lock();
         // Release: registrants that see `ENDING` know the outcome is decided (they do not
         // read it, but `DONE` below is stored the same way).
@@ -291,16 +303,16 @@ impl<T> Task<T> {
                 .outcome
                 .with(|cell| unsafe { (*cell).assume_init_ref() });
             for callback in callbacks {
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(outcome.as_ref())))
-                {
-                    panics.push(panic_message(payload.as_ref()));
+                if let Err(message) = catch(|| callback(outcome.as_ref())) {
+                    panics.push(message);
                 }
             }
             slow = self.lock();
         }
         slow.callback_panics.extend(panics);
-        // Release: a waiter that sees `DONE` (Acquire) finds the outcome. Under the lock,
-        // and nobody else writes the word in `ENDING`, so a plain store keeps `SLOW`.
+        finishing(); // (no user code: the worker's idle count)
+                     // Release: a waiter that sees `DONE` (Acquire) finds the outcome. Under the lock,
+                     // and nobody else writes the word in `ENDING`, so a plain store keeps `SLOW`.
         self.state.store(SLOW | DONE | kind, Ordering::Release);
         let waker = slow.waker.take();
         let waiters = slow.waiters > 0;
@@ -391,8 +403,7 @@ impl<T> Task<T> {
         if state & PHASE == TAKEN {
             drop(slow);
             // The outcome was taken: the callback still learns that the job ended.
-            return catch_unwind(AssertUnwindSafe(|| callback(Err(&TaskError::AlreadyTaken))))
-                .map_err(|payload| CallbackPanicked(panic_message(payload.as_ref())));
+            return catch(|| callback(Err(&TaskError::AlreadyTaken))).map_err(CallbackPanicked);
         }
         if slow.lent {
             slow.callbacks.push(callback);
@@ -407,8 +418,7 @@ impl<T> Task<T> {
         let outcome = self
             .outcome
             .with(|cell| unsafe { (*cell).assume_init_ref() });
-        let result = catch_unwind(AssertUnwindSafe(|| callback(outcome.as_ref())))
-            .map_err(|payload| CallbackPanicked(panic_message(payload.as_ref())));
+        let result = catch(|| callback(outcome.as_ref())).map_err(CallbackPanicked);
         // Late callbacks that other threads added meanwhile.
         loop {
             let mut slow = self.lock();
@@ -420,9 +430,8 @@ impl<T> Task<T> {
             drop(slow);
             let mut panics = Vec::new();
             for callback in callbacks {
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(outcome.as_ref())))
-                {
-                    panics.push(panic_message(payload.as_ref()));
+                if let Err(message) = catch(|| callback(outcome.as_ref())) {
+                    panics.push(message);
                 }
             }
             self.lock().callback_panics.extend(panics);
@@ -498,9 +507,16 @@ impl<F, T> Job<F, T> {
             Claim::Won => {
                 // SAFETY: we just moved the task out of `PENDING`.
                 let closure = unsafe { self.take_closure() };
-                self.task.finish(Err(error));
-                // After the waiters are released: dropping the closure is user code.
-                drop(closure);
+                self.task.finish(Err(error), &|| {});
+                // After the waiters are released: dropping the closure (its captures, its
+                // context's values) is user code. A panic there is reported on the handle,
+                // never let out: a shutdown failing many jobs must fail every one of them.
+                if let Err(message) = catch(move || drop(closure)) {
+                    self.task
+                        .lock()
+                        .callback_panics
+                        .push(format!("dropping the cancelled job panicked: {message}"));
+                }
                 true
             }
             Claim::Lost(already) => already,
@@ -512,18 +528,17 @@ impl<F, T> Job<F, T>
 where
     F: FnOnce() -> T,
 {
-    /// Runs the job unless it was cancelled; calls `finishing` after the closure returned
-    /// and before the waiters are released; runs it in its captured context when `propagate`.
+    /// Runs the job unless it was cancelled, in its captured context when `propagate`; calls
+    /// `finishing` once its done callbacks have run and before its waiters are released
+    /// (see [`Task::finish`]).
     pub(crate) fn run(&self, finishing: &dyn Fn(), propagate: bool) {
         if !self.task.start() {
             return; // cancelled while queued
         }
         // SAFETY: `start` just moved the task out of `PENDING`.
         let (f, context) = unsafe { self.take_closure() };
-        let outcome = catch_unwind(AssertUnwindSafe(|| context.run(propagate, f)))
-            .map_err(|payload| TaskError::Panicked(panic_message(payload.as_ref())));
-        finishing();
-        self.task.finish(outcome);
+        let outcome = catch(|| context.run(propagate, f)).map_err(TaskError::Panicked);
+        self.task.finish(outcome, finishing);
     }
 }
 
@@ -669,7 +684,9 @@ impl<T> Handle<T> {
         self.job.cancel_with(TaskError::Cancelled)
     }
 
-    /// Whether the job was cancelled.
+    /// Whether the job was cancelled: true as soon as a [`cancel`](Handle::cancel) has
+    /// succeeded, on any thread (as in Python), while [`done`](Handle::done) turns true once
+    /// its done callbacks have run.
     ///
     /// ```
     /// use contexture_pool::ThreadPool;
@@ -679,8 +696,8 @@ impl<T> Handle<T> {
     /// assert!(!h.cancelled(), "it ran");
     /// ```
     pub fn cancelled(&self) -> bool {
-        let state = self.task().state();
-        ended(state) && state & KIND == CANCELLED
+        // The kind is written with the compare-and-swap that decides the cancel.
+        self.task().state() & KIND == CANCELLED
     }
 
     /// Whether a worker is running the job now.
@@ -775,11 +792,17 @@ impl<T> Future for Handle<T> {
         let task = self.task();
         let mut state = task.state();
         if !ended(state) {
+            // Cloning and dropping wakers runs the executor's code: outside the lock.
+            let waker = cx.waker().clone();
             let (mut slow, now) = task.lock_slow();
             if !ended(now) {
-                slow.waker = Some(cx.waker().clone());
+                let old = slow.waker.replace(waker);
+                drop(slow);
+                drop(old);
                 return Poll::Pending;
             }
+            drop(slow);
+            drop(waker);
             state = now;
         }
         // SAFETY: `Pin<&mut Self>` (`Handle` is `Unpin`): nobody else uses this handle.

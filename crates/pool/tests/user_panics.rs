@@ -1,0 +1,137 @@
+//! User code that misbehaves around a job — a `Drop` that panics, a done callback that
+//! submits to the same pool and waits — never loses a job, a worker or a cancellation.
+
+mod common;
+
+use common::blocker;
+use contexture_pool::{TaskError, ThreadPool};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+/// Panics when dropped (unless already unwinding).
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("drop bug");
+        }
+    }
+}
+
+const LONG: Duration = Duration::from_secs(30);
+
+#[test]
+fn a_cancelled_closure_whose_drop_panics_does_not_stop_shutdown_cancelling_the_rest() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let (busy, release) = blocker(&pool);
+    let bomb = PanicsOnDrop;
+    let first = pool
+        .submit(move || {
+            let _keep = &bomb;
+        })
+        .unwrap();
+    let second = pool.submit(|| 2).unwrap();
+    pool.shutdown(false, true); // must neither panic nor stop after the first job
+    assert_eq!(first.result_timeout_owned(), Err(TaskError::Cancelled));
+    assert_eq!(second.result_timeout_owned(), Err(TaskError::Cancelled));
+    release.send(()).unwrap();
+    assert_eq!(busy.result(), Ok(()));
+}
+
+#[test]
+fn the_drop_panic_of_a_cancelled_closure_is_reported_on_its_handle() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let (busy, release) = blocker(&pool);
+    let bomb = PanicsOnDrop;
+    let job = pool
+        .submit(move || {
+            let _keep = &bomb;
+        })
+        .unwrap();
+    assert!(job.cancel());
+    assert_eq!(
+        job.callback_panics(),
+        ["dropping the cancelled job panicked: drop bug"]
+    );
+    release.send(()).unwrap();
+    assert_eq!(busy.result(), Ok(()));
+}
+
+#[test]
+fn an_outcome_whose_drop_panics_on_the_worker_does_not_lose_the_worker() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let handle = pool
+        .submit(move || {
+            go_rx.recv().unwrap();
+            PanicsOnDrop
+        })
+        .unwrap();
+    drop(handle); // the worker now holds the last reference: it drops the outcome
+    go_tx.send(()).unwrap();
+    let mut next = pool.submit(|| 7).unwrap();
+    assert_eq!(
+        next.result_timeout(LONG),
+        Ok(7),
+        "the only worker still serves"
+    );
+}
+
+#[test]
+fn a_done_callback_that_submits_and_waits_gets_another_worker() {
+    let pool = Arc::new(ThreadPool::builder().max_workers(2).build().unwrap());
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let first = pool.submit(move || go_rx.recv().unwrap()).unwrap();
+    let (out_tx, out_rx) = mpsc::channel();
+    let inner_pool = pool.clone();
+    first
+        .add_done_callback(move |_| {
+            let mut inner = inner_pool.submit(|| 2).unwrap();
+            out_tx.send(inner.result_timeout(LONG)).unwrap();
+        })
+        .unwrap();
+    go_tx.send(()).unwrap();
+    assert_eq!(out_rx.recv_timeout(LONG * 2), Ok(Ok(2)));
+    assert_eq!(first.result(), Ok(()));
+}
+
+#[test]
+fn a_second_cancel_agrees_with_cancelled_while_the_first_runs_callbacks() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let (busy, release) = blocker(&pool);
+    let queued = pool.submit(|| ()).unwrap();
+    let (entered_tx, entered_rx) = mpsc::channel::<()>();
+    let (leave_tx, leave_rx) = mpsc::channel::<()>();
+    queued
+        .add_done_callback(move |_| {
+            entered_tx.send(()).unwrap();
+            leave_rx.recv().unwrap();
+        })
+        .unwrap();
+    std::thread::scope(|s| {
+        // Owned here, so that a failing assert drops it and frees the callback.
+        let leave_tx = leave_tx;
+        let first = s.spawn(|| queued.cancel());
+        entered_rx.recv().unwrap(); // the first cancel is running the callback
+        assert!(queued.cancel(), "already cancelled");
+        assert!(queued.cancelled(), "cancel() said so");
+        assert!(!queued.done(), "its callback is still running");
+        leave_tx.send(()).unwrap();
+        assert!(first.join().unwrap());
+    });
+    assert!(queued.done() && queued.cancelled());
+    release.send(()).unwrap();
+    assert_eq!(busy.result(), Ok(()));
+}
+
+/// `result` with a generous timeout, so that a lost job fails the test instead of hanging.
+trait ResultTimeoutOwned<T> {
+    fn result_timeout_owned(self) -> Result<T, TaskError>;
+}
+
+impl<T> ResultTimeoutOwned<T> for contexture_pool::Handle<T> {
+    fn result_timeout_owned(mut self) -> Result<T, TaskError> {
+        self.result_timeout(LONG)
+    }
+}
