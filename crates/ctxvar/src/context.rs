@@ -136,8 +136,9 @@ impl Context {
     ///
     /// # Panics
     ///
-    /// When called while this thread's thread-locals are being destroyed. A panic of `f` is
-    /// resumed after the previous context is restored.
+    /// When called while this thread's thread-locals are being destroyed, or from a `Clone`
+    /// run by [`ContextVar::get`](crate::ContextVar::get) (the context is left untouched
+    /// then). A panic of `f` is resumed after the previous context is restored.
     #[inline]
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> Result<R, AlreadyEntered> {
         // Both before the flag, so that their panics (the thread's state is gone, or busy

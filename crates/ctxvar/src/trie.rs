@@ -264,7 +264,8 @@ mod tests {
     }
 
     fn op() -> impl Strategy<Value = Op> {
-        // Few distinct ids, some huge: rebinding, removal and deep splits all happen.
+        // Few distinct ids, some huge: rebinding, removal and splits happen (the deepest
+        // splits have their own test below).
         let id = prop_oneof![1..64u64, any::<u64>()];
         prop_oneof![
             4 => (id.clone(), any::<u64>()).prop_map(|(k, v)| Op::Insert(k, v)),
@@ -308,6 +309,49 @@ mod tests {
                     prop_assert_eq!(read(trie, *k), Some(*v));
                 }
             }
+        }
+    }
+
+    /// The id whose hash is `h` (the hash is a multiplication by an odd constant, so it
+    /// has an inverse modulo 2^64: Newton's iteration finds it).
+    fn id_with_hash(h: u64) -> u64 {
+        let c = hash(1);
+        let mut inverse = c;
+        for _ in 0..6 {
+            inverse = inverse.wrapping_mul(2u64.wrapping_sub(c.wrapping_mul(inverse)));
+        }
+        let id = h.wrapping_mul(inverse);
+        assert_eq!(hash(id), h);
+        id
+    }
+
+    #[test]
+    fn ids_whose_hashes_agree_in_all_but_the_top_bits_split_to_the_last_level() {
+        let low = 0x0123_4567_89AB_CDEF & ((1 << 60) - 1);
+        // Agreeing in bits 0–59 (apart only at the last level, shift 60), and a third that
+        // parts from them at bit 59 (the level before).
+        let a = id_with_hash(low);
+        let b = id_with_hash(low | (1 << 62));
+        let c = id_with_hash(low ^ (1 << 59));
+        let mut trie = Trie::default();
+        for id in [a, b, c] {
+            assert!(trie.insert(id, "x", || value(id)).is_none());
+        }
+        let copy = trie.clone();
+        for id in [a, b, c] {
+            assert_eq!(read(&trie, id), Some(id));
+        }
+        assert_eq!(as_u64(trie.insert(b, "x", || value(7))), Some(b));
+        assert_eq!(as_u64(trie.remove(a)), Some(a)); // `b` folds back up the chain
+        assert_eq!(
+            (read(&trie, a), read(&trie, b), read(&trie, c)),
+            (None, Some(7), Some(c))
+        );
+        assert_eq!(as_u64(trie.remove(b)), Some(7));
+        assert_eq!(as_u64(trie.remove(c)), Some(c));
+        assert_eq!(trie.len(), 0);
+        for id in [a, b, c] {
+            assert_eq!(read(&copy, id), Some(id), "the copy kept its own path");
         }
     }
 

@@ -315,8 +315,9 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// # Panics
     ///
     /// The guard's drop panics (unless already panicking) if it happens in another context
-    /// than the one the value was set in — possible only by moving the guard into a
-    /// [`Context::run`](crate::Context::run) closure; Python raises `ValueError` there.
+    /// than the one the value was set in — possible only by moving the guard into the
+    /// closure of a [`Context::run`](crate::Context::run), `run_mut` or
+    /// [`Snapshot::run`](crate::Snapshot::run); Python raises `ValueError` there.
     pub fn set_scoped(&self, value: T) -> ScopedSet<'_, T> {
         ScopedSet {
             var: self,

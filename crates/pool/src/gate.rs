@@ -25,10 +25,10 @@ impl Gate {
     /// path, which refuses the submit).
     #[inline]
     pub(crate) fn enter(&self) -> Option<Pass<'_>> {
-        // Acquire: pairs with nothing on the way in (a closed gate is only a refusal); the
-        // increment's place in the modification order is what matters (see `close`).
+        // Relaxed: nothing is read on the strength of it (a closed gate is only a refusal);
+        // the increment's place in the modification order is what matters (see `close`).
         let pass = Pass(self);
-        if self.0.fetch_add(IN_FLIGHT, Ordering::Acquire) & CLOSED == 0 {
+        if self.0.fetch_add(IN_FLIGHT, Ordering::Relaxed) & CLOSED == 0 {
             Some(pass)
         } else {
             None // (dropping `pass` takes the increment back)

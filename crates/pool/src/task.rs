@@ -756,7 +756,8 @@ impl<T> Handle<T> {
     }
 
     /// Messages of done callbacks that panicked while not running at once on the thread that
-    /// added them (on a worker, for instance).
+    /// added them (on a worker, for instance), and of a cancelled job's closure whose `Drop`
+    /// panicked.
     ///
     /// ```
     /// use contexture_pool::ThreadPool;
