@@ -167,3 +167,64 @@ fn gate_closing_sees_every_accepted_submit() {
         assert!(gate.enter().is_none(), "closed for good");
     });
 }
+
+/// Two threads add late callbacks to an ended job at the same time: one lends the outcome
+/// and runs both (or each runs its own, one after the other); each callback runs exactly
+/// once. Mutation check (reverted): a lender that stops without draining the callbacks
+/// added meanwhile is caught (one callback never runs).
+#[test]
+fn late_callbacks_from_two_threads_run_once_each() {
+    loom::model(|| {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (job, handle) = counted_job(&runs);
+        job.run(&|| {}, false); // ended before anyone adds a callback
+        let handle = Arc::new(handle);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let adders: Vec<_> = (0..2)
+            .map(|_| {
+                let (handle, calls) = (handle.clone(), calls.clone());
+                thread::spawn(move || {
+                    handle
+                        .add_done_callback(move |outcome| {
+                            assert_eq!(outcome, Ok(&7));
+                            calls.fetch_add(1, Ordering::Relaxed);
+                        })
+                        .unwrap();
+                })
+            })
+            .collect();
+        for adder in adders {
+            adder.join().unwrap();
+        }
+        assert_eq!(calls.load(Ordering::Relaxed), 2);
+    });
+}
+
+/// A callback registered while the job is pending, then a cancel racing a worker: the
+/// callback runs exactly once, with the outcome that won, before the job counts as done.
+#[test]
+fn callback_registered_while_pending_then_cancel_races_the_worker() {
+    loom::model(|| {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (job, handle) = counted_job(&runs);
+        let seen = Arc::new(AtomicUsize::new(0));
+        let s = seen.clone();
+        handle
+            .add_done_callback(move |outcome| {
+                // 1: ran, 2: cancelled.
+                let code = if outcome.is_ok() { 1 } else { 2 };
+                assert_eq!(s.swap(code, Ordering::Relaxed), 0, "a callback runs once");
+            })
+            .unwrap();
+        let worker = thread::spawn(move || job.run(&|| {}, false));
+        let cancelled = handle.cancel();
+        handle.wait();
+        let code = seen.load(Ordering::Relaxed);
+        assert_eq!(
+            code,
+            if cancelled { 2 } else { 1 },
+            "done means the callback ran"
+        );
+        worker.join().unwrap();
+    });
+}
