@@ -290,7 +290,7 @@ pub(crate) fn ids_high_water() -> usize {
 ///
 /// loom 0.7 cannot block inside a thread-local destructor (a contended lock there corrupts
 /// its object store), so the models call the very same cleanup at the end of each thread.
-#[cfg(contexture_loom)]
+#[cfg(all(test, contexture_loom))]
 pub(crate) fn exit_current_thread_for_loom() {
     if let Some(thread) = current_if_registered() {
         GUARD.with(|g| g.id.set(usize::MAX));
