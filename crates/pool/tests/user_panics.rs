@@ -4,7 +4,7 @@
 mod common;
 
 use common::blocker;
-use contexture_pool::{TaskError, ThreadPool};
+use contexture_pool::{Handle, TaskError, ThreadPool};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
@@ -21,16 +21,20 @@ impl Drop for PanicsOnDrop {
 
 const LONG: Duration = Duration::from_secs(30);
 
+/// Queues a job whose closure panics when dropped unrun.
+fn queued_bomb(pool: &ThreadPool) -> Handle<()> {
+    let bomb = PanicsOnDrop;
+    pool.submit(move || {
+        let _keep = &bomb;
+    })
+    .unwrap()
+}
+
 #[test]
 fn a_cancelled_closure_whose_drop_panics_does_not_stop_shutdown_cancelling_the_rest() {
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
     let (busy, release) = blocker(&pool);
-    let bomb = PanicsOnDrop;
-    let first = pool
-        .submit(move || {
-            let _keep = &bomb;
-        })
-        .unwrap();
+    let first = queued_bomb(&pool);
     let second = pool.submit(|| 2).unwrap();
     pool.shutdown(false, true); // must neither panic nor stop after the first job
     assert_eq!(first.result_timeout_owned(), Err(TaskError::Cancelled));
@@ -43,12 +47,7 @@ fn a_cancelled_closure_whose_drop_panics_does_not_stop_shutdown_cancelling_the_r
 fn the_drop_panic_of_a_cancelled_closure_is_reported_on_its_handle() {
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
     let (busy, release) = blocker(&pool);
-    let bomb = PanicsOnDrop;
-    let job = pool
-        .submit(move || {
-            let _keep = &bomb;
-        })
-        .unwrap();
+    let job = queued_bomb(&pool);
     assert!(job.cancel());
     assert_eq!(
         job.callback_panics(),
@@ -130,7 +129,7 @@ trait ResultTimeoutOwned<T> {
     fn result_timeout_owned(self) -> Result<T, TaskError>;
 }
 
-impl<T> ResultTimeoutOwned<T> for contexture_pool::Handle<T> {
+impl<T> ResultTimeoutOwned<T> for Handle<T> {
     fn result_timeout_owned(mut self) -> Result<T, TaskError> {
         self.result_timeout(LONG)
     }
