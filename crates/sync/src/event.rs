@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::loom::{AtomicU8, Ordering, SpinWait};
-use crate::parking::{self, FilterOp, ParkResult, UnparkToken, DEFAULT_PARK_TOKEN};
+use crate::parking::{self, FilterOp, ParkResult, UnparkToken};
 
 /// Set while the flag is set.
 const SET: u8 = 0b01;
@@ -215,22 +215,15 @@ impl Event {
                 }
             }
             // Park only while the flag is clear and `PARKED` set; a `set` in between makes
-            // `validate` fail and we look again.
-            let validate = || self.state.load(Ordering::Relaxed) == PARKED;
-            let timed_out = |_, was_last_thread: bool| {
-                if was_last_thread {
-                    self.state.fetch_and(!PARKED, Ordering::Relaxed);
-                }
-            };
-            // SAFETY: the key is our own state byte; the callbacks only use atomics on it,
-            // cannot panic and do not call into the parking layer.
+            // the check fail and we look again.
+            // SAFETY: the key is our own state byte; the closures only use atomics on it.
             match unsafe {
-                parking::park(
+                parking::park_while_only_parked(
                     self.key(),
-                    validate,
-                    || {},
-                    timed_out,
-                    DEFAULT_PARK_TOKEN,
+                    || self.state.load(Ordering::Relaxed) == PARKED,
+                    || {
+                        self.state.fetch_and(!PARKED, Ordering::Relaxed);
+                    },
                     deadline,
                 )
             } {

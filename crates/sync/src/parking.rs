@@ -55,6 +55,39 @@ pub(crate) unsafe fn park(
     model::park(key, validate, before_sleep, timed_out, token, deadline)
 }
 
+/// Parks on a primitive's own state word at `key` for as long as that word shows "nothing
+/// available, somebody parked" (`only_parked`), the shape `Event` and `Semaphore` share;
+/// the last waiter to time out takes the parked flag back with `clear_parked`.
+///
+/// # Safety
+///
+/// As for [`park`]: a key the caller controls; `only_parked` and `clear_parked` run under the
+/// queue lock, so they must only use atomics on that word (no panic, no parking).
+#[inline]
+pub(crate) unsafe fn park_while_only_parked(
+    key: usize,
+    only_parked: impl FnOnce() -> bool,
+    clear_parked: impl FnOnce(),
+    deadline: Option<Instant>,
+) -> ParkResult {
+    let timed_out = |_, was_last_thread: bool| {
+        if was_last_thread {
+            clear_parked();
+        }
+    };
+    // SAFETY: forwarded from the caller; `timed_out` only calls `clear_parked`.
+    unsafe {
+        park(
+            key,
+            only_parked,
+            || {},
+            timed_out,
+            DEFAULT_PARK_TOKEN,
+            deadline,
+        )
+    }
+}
+
 /// Unparks the first thread parked on `key`, if any; `callback` sees the result and returns
 /// the token handed to that thread.
 ///

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::SemaphoreReleaseError;
 use crate::loom::{AtomicUsize, Ordering, SpinWait};
-use crate::parking::{self, FilterOp, ParkResult, DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN};
+use crate::parking::{self, FilterOp, ParkResult, DEFAULT_UNPARK_TOKEN};
 
 /// Set while threads may be parked on the semaphore (or are about to park).
 const PARKED: usize = 0b1;
@@ -103,22 +103,15 @@ impl RawSemaphore {
                 continue;
             }
             // Park only while there is still no permit and `PARKED` is set: a release in
-            // between makes `validate` fail and we retry.
-            let validate = || self.state.load(Ordering::Relaxed) == PARKED;
-            let timed_out = |_, was_last_thread: bool| {
-                if was_last_thread {
-                    self.state.fetch_and(!PARKED, Ordering::Relaxed);
-                }
-            };
-            // SAFETY: the key is our own state word; the callbacks only use atomics on it,
-            // cannot panic and do not call into the parking layer.
+            // between makes the check fail and we retry.
+            // SAFETY: the key is our own state word; the closures only use atomics on it.
             let result = unsafe {
-                parking::park(
+                parking::park_while_only_parked(
                     self.key(),
-                    validate,
-                    || {},
-                    timed_out,
-                    DEFAULT_PARK_TOKEN,
+                    || self.state.load(Ordering::Relaxed) == PARKED,
+                    || {
+                        self.state.fetch_and(!PARKED, Ordering::Relaxed);
+                    },
                     deadline,
                 )
             };
