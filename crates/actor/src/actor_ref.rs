@@ -1,0 +1,642 @@
+//! `ActorRef<A>`: the address of an actor — tell, ask, their timed and blocking forms,
+//! stop, kill, join, links and monitors.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use contexture_ctxvar::Snapshot;
+use tokio::sync::{mpsc::error::SendTimeoutError, oneshot};
+
+use crate::actor::{Actor, Handler};
+use crate::block::{self, block_on_until};
+use crate::core::Core;
+use crate::envelope::{Ask, Env, Tell};
+use crate::error::{AskError, InRuntime, SendError};
+use crate::exit::{ActorId, ExitReason, ExitReport};
+use crate::mailbox::{Refused, Tx};
+use crate::run::current_actor;
+
+/// What every reference to one actor shares. Only references hold it strongly: when the
+/// last one goes, the mailbox's sender goes, and an unnamed, unsupervised actor drains
+/// what is queued and ends.
+pub(crate) struct Shared<A> {
+    pub(crate) core: Arc<Core>,
+    pub(crate) tx: Tx<A>,
+    /// Whether messages carry the sender's context.
+    pub(crate) propagate: bool,
+}
+
+/// The address of a running actor: `Clone + Send + Sync`, cheap to clone.
+///
+/// Every message carries the sender's context (a [`Snapshot`] captured at the send); the
+/// handler runs in a fresh context made from it, so a request id set by the caller is seen
+/// by the handler, and nothing the handler sets leaks back or into the next message.
+///
+/// ```
+/// # let rt = tokio::runtime::Runtime::new().unwrap();
+/// # rt.block_on(async {
+/// use contexture_actor::{spawn, Actor, Ctx, Handler};
+/// use contexture_ctxvar::ContextVar;
+///
+/// static REQUEST_ID: ContextVar<u64> = ContextVar::new("request_id");
+///
+/// struct Auditor;
+/// impl Actor for Auditor {}
+/// struct Audit;
+/// impl Handler<Audit> for Auditor {
+///     type Reply = Option<u64>;
+///     async fn handle(&mut self, _: Audit, _: &mut Ctx<Self>) -> Option<u64> {
+///         let seen = REQUEST_ID.get();
+///         REQUEST_ID.set(0); // stays in this message's context
+///         seen
+///     }
+/// }
+/// let auditor = spawn(Auditor).await.unwrap();
+/// REQUEST_ID.set(42);
+/// assert_eq!(auditor.ask(Audit).await.unwrap(), Some(42));
+/// assert_eq!(auditor.ask(Audit).await.unwrap(), Some(42)); // not 0: nothing leaks
+/// assert_eq!(REQUEST_ID.get(), Some(42));
+/// # });
+/// ```
+pub struct ActorRef<A> {
+    shared: Arc<Shared<A>>,
+}
+
+impl<A> Clone for ActorRef<A> {
+    fn clone(&self) -> Self {
+        ActorRef {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<A> fmt::Debug for ActorRef<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActorRef")
+            .field("actor", &std::any::type_name::<A>())
+            .field("id", &self.shared.core.id)
+            .field("name", &self.shared.core.name)
+            .finish()
+    }
+}
+
+impl<A> ActorRef<A> {
+    pub(crate) fn from_shared(shared: Arc<Shared<A>>) -> ActorRef<A> {
+        ActorRef { shared }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared<A>> {
+        &self.shared
+    }
+
+    pub(crate) fn core(&self) -> &Arc<Core> {
+        &self.shared.core
+    }
+
+    #[inline]
+    fn snapshot(&self) -> Snapshot {
+        if self.shared.propagate {
+            Snapshot::capture()
+        } else {
+            Snapshot::default()
+        }
+    }
+}
+
+impl<A: Actor> ActorRef<A> {
+    /// The actor's id.
+    pub fn id(&self) -> ActorId {
+        self.shared.core.id
+    }
+
+    /// The actor's registered name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.shared.core.name.as_deref()
+    }
+
+    /// Whether the actor has ended (a supervised actor that is restarting has not).
+    pub fn has_ended(&self) -> bool {
+        self.shared.core.has_ended()
+    }
+
+    fn tell_env<M>(&self, msg: M) -> Env<A>
+    where
+        A: Handler<M>,
+        M: Send + 'static,
+    {
+        Box::new(Tell {
+            msg,
+            snapshot: self.snapshot(),
+        })
+    }
+
+    /// Tells the actor `msg`, waiting for room in a full mailbox. A tell an actor sends
+    /// itself from its own handler does not wait (it would wait for itself): a full
+    /// mailbox is then [`SendError::Full`].
+    ///
+    /// Cancelling the returned future while it waits for room drops the message.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # use contexture_actor::{spawn, Actor, Ctx, Handler};
+    /// # struct Printer;
+    /// # impl Actor for Printer {}
+    /// # impl Handler<String> for Printer {
+    /// #     type Reply = ();
+    /// #     async fn handle(&mut self, line: String, _: &mut Ctx<Self>) { println!("{line}"); }
+    /// # }
+    /// let printer = spawn(Printer).await.unwrap();
+    /// printer.tell("Hello from Actor system".to_string()).await.unwrap();
+    /// # });
+    /// ```
+    pub async fn tell<M>(&self, msg: M) -> Result<(), SendError<M>>
+    where
+        A: Handler<M>,
+        M: Send + 'static,
+    {
+        if self.shared.core.is_closing() {
+            return Err(SendError::Closed(msg));
+        }
+        let env = match self.shared.tx.try_send(self.tell_env(msg)) {
+            Ok(()) => return Ok(()),
+            Err(Refused::Closed(env)) => return Err(SendError::Closed(Tell::unwrap(env))),
+            Err(Refused::Full(env)) => env,
+        };
+        if current_actor() == self.id().as_u64() {
+            return Err(SendError::Full(Tell::unwrap(env)));
+        }
+        self.shared
+            .tx
+            .send(env)
+            .await
+            .map_err(|env| SendError::Closed(Tell::unwrap(env)))
+    }
+
+    /// Tells the actor `msg` if there is room now; hands it back otherwise.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # use contexture_actor::{spawn, Actor, Ctx, Handler, SendError};
+    /// # struct Printer;
+    /// # impl Actor for Printer {}
+    /// # impl Handler<u8> for Printer {
+    /// #     type Reply = ();
+    /// #     async fn handle(&mut self, _: u8, _: &mut Ctx<Self>) {}
+    /// # }
+    /// let printer = spawn(Printer).await.unwrap();
+    /// printer.try_tell(1).unwrap();
+    /// printer.kill();
+    /// printer.join().await;
+    /// assert!(matches!(printer.try_tell(2), Err(SendError::Closed(2))));
+    /// # });
+    /// ```
+    pub fn try_tell<M>(&self, msg: M) -> Result<(), SendError<M>>
+    where
+        A: Handler<M>,
+        M: Send + 'static,
+    {
+        if self.shared.core.is_closing() {
+            return Err(SendError::Closed(msg));
+        }
+        self.shared
+            .tx
+            .try_send(self.tell_env(msg))
+            .map_err(|refused| match refused {
+                Refused::Full(env) => SendError::Full(Tell::unwrap(env)),
+                Refused::Closed(env) => SendError::Closed(Tell::unwrap(env)),
+            })
+    }
+
+    /// Tells the actor `msg`, waiting at most `timeout` for room ([`SendError::Full`]
+    /// then). `Duration::MAX` waits for as long as it takes. Needs a runtime with time
+    /// enabled when it has to wait.
+    pub async fn tell_timeout<M>(&self, msg: M, timeout: Duration) -> Result<(), SendError<M>>
+    where
+        A: Handler<M>,
+        M: Send + 'static,
+    {
+        if self.shared.core.is_closing() {
+            return Err(SendError::Closed(msg));
+        }
+        let env = match self.shared.tx.try_send(self.tell_env(msg)) {
+            Ok(()) => return Ok(()),
+            Err(Refused::Closed(env)) => return Err(SendError::Closed(Tell::unwrap(env))),
+            Err(Refused::Full(env)) => env,
+        };
+        if current_actor() == self.id().as_u64() || timeout.is_zero() {
+            return Err(SendError::Full(Tell::unwrap(env)));
+        }
+        let Some(tx) = self.shared.tx.bounded() else {
+            unreachable!("an unbounded mailbox is never full")
+        };
+        tx.send_timeout(env, timeout)
+            .await
+            .map_err(|err| match err {
+                SendTimeoutError::Timeout(env) => SendError::Full(Tell::unwrap(env)),
+                SendTimeoutError::Closed(env) => SendError::Closed(Tell::unwrap(env)),
+            })
+    }
+
+    /// [`tell`](ActorRef::tell) for plain threads (pool workers, `std::thread`): blocks
+    /// for room. On a thread inside a tokio runtime it is [`SendError::InRuntime`].
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # use contexture_actor::{spawn, Actor, Ctx, Handler};
+    /// # struct Sink;
+    /// # impl Actor for Sink {}
+    /// # impl Handler<u8> for Sink {
+    /// #     type Reply = ();
+    /// #     async fn handle(&mut self, _: u8, _: &mut Ctx<Self>) {}
+    /// # }
+    /// let sink = rt.block_on(spawn(Sink)).unwrap();
+    /// std::thread::spawn(move || sink.blocking_tell(1).unwrap()).join().unwrap();
+    /// ```
+    pub fn blocking_tell<M>(&self, msg: M) -> Result<(), SendError<M>>
+    where
+        A: Handler<M>,
+        M: Send + 'static,
+    {
+        self.blocking_tell_until(msg, None)
+    }
+
+    /// [`blocking_tell`](ActorRef::blocking_tell) giving up after `timeout` without room
+    /// ([`SendError::Full`]).
+    pub fn blocking_tell_timeout<M>(&self, msg: M, timeout: Duration) -> Result<(), SendError<M>>
+    where
+        A: Handler<M>,
+        M: Send + 'static,
+    {
+        self.blocking_tell_until(msg, Some(block::deadline(timeout)))
+    }
+
+    /// `deadline`: `None` = no timeout; `Some(None)` = a timeout past what the clock holds.
+    fn blocking_tell_until<M>(
+        &self,
+        msg: M,
+        deadline: Option<Option<std::time::Instant>>,
+    ) -> Result<(), SendError<M>>
+    where
+        A: Handler<M>,
+        M: Send + 'static,
+    {
+        if block::in_runtime() {
+            return Err(SendError::InRuntime(msg));
+        }
+        if self.shared.core.is_closing() {
+            return Err(SendError::Closed(msg));
+        }
+        let env = match self.shared.tx.try_send(self.tell_env(msg)) {
+            Ok(()) => return Ok(()),
+            Err(Refused::Closed(env)) => return Err(SendError::Closed(Tell::unwrap(env))),
+            Err(Refused::Full(env)) => env,
+        };
+        let Some(tx) = self.shared.tx.bounded() else {
+            unreachable!("an unbounded mailbox is never full")
+        };
+        // Wait for a permit, not with the message: a deadline then drops only the wait.
+        match block_on_until(tx.reserve(), deadline.flatten()) {
+            Some(Ok(permit)) => {
+                permit.send(env);
+                Ok(())
+            }
+            Some(Err(_)) => Err(SendError::Closed(Tell::unwrap(env))),
+            None => Err(SendError::Full(Tell::unwrap(env))),
+        }
+    }
+
+    /// Starts an ask: refused at once, enqueued now, or waiting for room.
+    fn start_ask<M>(&self, msg: M) -> Started<A, M, A::Reply>
+    where
+        A: Handler<M>,
+        M: Send + 'static,
+    {
+        if current_actor() == self.id().as_u64() {
+            return Started::Refused(AskError::SelfAsk(msg));
+        }
+        if self.shared.core.is_closing() {
+            return Started::Refused(AskError::Closed(msg));
+        }
+        let (reply, rx) = oneshot::channel();
+        let env: Env<A> = Box::new(Ask {
+            msg,
+            snapshot: self.snapshot(),
+            reply,
+        });
+        match self.shared.tx.try_send(env) {
+            Ok(()) => Started::Enqueued(rx),
+            Err(Refused::Closed(env)) => {
+                Started::Refused(AskError::Closed(Ask::<M, A::Reply>::unwrap(env)))
+            }
+            Err(Refused::Full(env)) => Started::NeedRoom(env, rx),
+        }
+    }
+
+    /// Asks the actor `msg` and waits for the handler's reply.
+    ///
+    /// The message is enqueued at the call, before the returned future is first polled
+    /// (when the mailbox has room; when it is full, the future waits for room). An actor
+    /// asking itself from its own handler gets [`AskError::SelfAsk`] at once instead of a
+    /// deadlock.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # use contexture_actor::{spawn, Actor, Ctx, Handler};
+    /// # #[derive(Default)] struct Counter { n: i64 }
+    /// # impl Actor for Counter {}
+    /// # struct Get;
+    /// # impl Handler<Get> for Counter {
+    /// #     type Reply = i64;
+    /// #     async fn handle(&mut self, _: Get, _: &mut Ctx<Self>) -> i64 { self.n }
+    /// # }
+    /// let counter = spawn(Counter::default()).await.unwrap();
+    /// let reply = counter.ask(Get); // enqueued here
+    /// assert_eq!(reply.await.unwrap(), 0);
+    /// # });
+    /// ```
+    pub fn ask<M>(
+        &self,
+        msg: M,
+    ) -> impl Future<Output = Result<A::Reply, AskError<M>>> + Send + 'static
+    where
+        A: Handler<M>,
+        M: Send + 'static,
+    {
+        let started = self.start_ask(msg);
+        let tx = match &started {
+            Started::NeedRoom(..) => Some(self.shared.tx.clone()),
+            _ => None,
+        };
+        async move {
+            let rx = match started {
+                Started::Refused(err) => return Err(err),
+                Started::Enqueued(rx) => rx,
+                Started::NeedRoom(env, rx) => {
+                    let Some(tx) = tx else {
+                        unreachable!("cloned above")
+                    };
+                    if let Err(env) = tx.send(env).await {
+                        return Err(AskError::Closed(Ask::<M, A::Reply>::unwrap(env)));
+                    }
+                    rx
+                }
+            };
+            match rx.await {
+                Ok(Ok(reply)) => Ok(reply),
+                Ok(Err(reason)) => Err(AskError::Failed(reason)),
+                Err(_) => Err(AskError::Failed(ExitReason::Dropped)),
+            }
+        }
+    }
+
+    /// [`ask`](ActorRef::ask) with a deadline `timeout` from the call, that tells "no room
+    /// before the deadline" ([`AskError::Full`], the message handed back) apart from "no
+    /// reply in time" ([`AskError::Timeout`]; the message may still be handled). Enqueued
+    /// at the call when there is room. Needs a runtime with time enabled when it has to
+    /// wait; `Duration::MAX` waits for as long as it takes.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # use contexture_actor::{spawn, Actor, AskError, Ctx, Handler};
+    /// # use std::time::Duration;
+    /// # struct Slow;
+    /// # impl Actor for Slow {}
+    /// # impl Handler<Duration> for Slow {
+    /// #     type Reply = ();
+    /// #     async fn handle(&mut self, d: Duration, _: &mut Ctx<Self>) { tokio::time::sleep(d).await }
+    /// # }
+    /// let slow = spawn(Slow).await.unwrap();
+    /// let late = slow.ask_timeout(Duration::from_secs(5), Duration::from_millis(10)).await;
+    /// assert!(matches!(late, Err(AskError::Timeout)));
+    /// # });
+    /// ```
+    pub fn ask_timeout<M>(
+        &self,
+        msg: M,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<A::Reply, AskError<M>>> + Send + 'static
+    where
+        A: Handler<M>,
+        M: Send + 'static,
+    {
+        let deadline = tokio::time::Instant::now().checked_add(timeout);
+        let started = self.start_ask(msg);
+        let tx = match &started {
+            Started::NeedRoom(..) => self.shared.tx.bounded().cloned(),
+            _ => None,
+        };
+        async move {
+            let rx = match started {
+                Started::Refused(err) => return Err(err),
+                Started::Enqueued(rx) => rx,
+                Started::NeedRoom(env, rx) => {
+                    let Some(tx) = tx else {
+                        unreachable!("only a bounded mailbox is full")
+                    };
+                    let sent = match deadline {
+                        Some(deadline) => {
+                            let left =
+                                deadline.saturating_duration_since(tokio::time::Instant::now());
+                            tx.send_timeout(env, left).await
+                        }
+                        None => tx
+                            .send(env)
+                            .await
+                            .map_err(|e| SendTimeoutError::Closed(e.0)),
+                    };
+                    match sent {
+                        Ok(()) => rx,
+                        Err(SendTimeoutError::Timeout(env)) => {
+                            return Err(AskError::Full(Ask::<M, A::Reply>::unwrap(env)))
+                        }
+                        Err(SendTimeoutError::Closed(env)) => {
+                            return Err(AskError::Closed(Ask::<M, A::Reply>::unwrap(env)))
+                        }
+                    }
+                }
+            };
+            let reply = match deadline {
+                Some(deadline) => match tokio::time::timeout_at(deadline, rx).await {
+                    Ok(reply) => reply,
+                    Err(_) => return Err(AskError::Timeout),
+                },
+                None => rx.await,
+            };
+            match reply {
+                Ok(Ok(reply)) => Ok(reply),
+                Ok(Err(reason)) => Err(AskError::Failed(reason)),
+                Err(_) => Err(AskError::Failed(ExitReason::Dropped)),
+            }
+        }
+    }
+
+    /// [`ask`](ActorRef::ask) for plain threads: blocks for room and for the reply. On a
+    /// thread inside a tokio runtime it is [`AskError::InRuntime`].
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # use contexture_actor::{spawn, Actor, Ctx, Handler};
+    /// # struct Doubler;
+    /// # impl Actor for Doubler {}
+    /// # impl Handler<u32> for Doubler {
+    /// #     type Reply = u32;
+    /// #     async fn handle(&mut self, n: u32, _: &mut Ctx<Self>) -> u32 { n * 2 }
+    /// # }
+    /// let doubler = rt.block_on(spawn(Doubler)).unwrap();
+    /// let four = std::thread::spawn(move || doubler.blocking_ask(2)).join().unwrap();
+    /// assert_eq!(four.unwrap(), 4);
+    /// ```
+    pub fn blocking_ask<M>(&self, msg: M) -> Result<A::Reply, AskError<M>>
+    where
+        A: Handler<M>,
+        M: Send + 'static,
+    {
+        self.blocking_ask_until(msg, None)
+    }
+
+    /// [`blocking_ask`](ActorRef::blocking_ask) with a deadline `timeout` from the call:
+    /// [`AskError::Full`] (no room, message handed back) or [`AskError::Timeout`] (no reply).
+    pub fn blocking_ask_timeout<M>(
+        &self,
+        msg: M,
+        timeout: Duration,
+    ) -> Result<A::Reply, AskError<M>>
+    where
+        A: Handler<M>,
+        M: Send + 'static,
+    {
+        self.blocking_ask_until(msg, Some(block::deadline(timeout)))
+    }
+
+    fn blocking_ask_until<M>(
+        &self,
+        msg: M,
+        deadline: Option<Option<std::time::Instant>>,
+    ) -> Result<A::Reply, AskError<M>>
+    where
+        A: Handler<M>,
+        M: Send + 'static,
+    {
+        if block::in_runtime() {
+            return Err(AskError::InRuntime(msg));
+        }
+        let deadline = deadline.flatten();
+        let rx = match self.start_ask(msg) {
+            Started::Refused(err) => return Err(err),
+            Started::Enqueued(rx) => rx,
+            Started::NeedRoom(env, rx) => {
+                let Some(tx) = self.shared.tx.bounded() else {
+                    unreachable!("only a bounded mailbox is full")
+                };
+                match block_on_until(tx.reserve(), deadline) {
+                    Some(Ok(permit)) => permit.send(env),
+                    Some(Err(_)) => return Err(AskError::Closed(Ask::<M, A::Reply>::unwrap(env))),
+                    None => return Err(AskError::Full(Ask::<M, A::Reply>::unwrap(env))),
+                }
+                rx
+            }
+        };
+        match block_on_until(rx, deadline) {
+            Some(Ok(Ok(reply))) => Ok(reply),
+            Some(Ok(Err(reason))) => Err(AskError::Failed(reason)),
+            Some(Err(_)) => Err(AskError::Failed(ExitReason::Dropped)),
+            None => Err(AskError::Timeout),
+        }
+    }
+
+    /// Stops the actor: later sends are refused (the message handed back), what is
+    /// already in the mailbox is handled, then `on_stop(&Normal)` runs and the actor ends.
+    /// Served on the system lane: never waits behind a full mailbox. Idempotent.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # use contexture_actor::{spawn, Actor, ExitReason};
+    /// # struct A;
+    /// # impl Actor for A {}
+    /// let a = spawn(A).await.unwrap();
+    /// a.stop();
+    /// assert_eq!(a.join().await.reason, ExitReason::Normal);
+    /// # });
+    /// ```
+    pub fn stop(&self) {
+        self.shared.core.stop();
+    }
+
+    /// Kills the actor: it ends after the current handler; queued asks get
+    /// [`AskError::Failed`]`(Killed)`, queued tells are dropped and counted in the
+    /// [`ExitReport`]. Served on the system lane.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # rt.block_on(async {
+    /// # use contexture_actor::{spawn, Actor, ExitReason};
+    /// # struct A;
+    /// # impl Actor for A {}
+    /// let a = spawn(A).await.unwrap();
+    /// a.kill();
+    /// assert_eq!(a.join().await.reason, ExitReason::Killed);
+    /// # });
+    /// ```
+    pub fn kill(&self) {
+        self.shared.core.kill();
+    }
+
+    /// Waits for the actor's end and returns how it ended (also when it ended long ago).
+    pub async fn join(&self) -> ExitReport {
+        self.shared.core.join().await
+    }
+
+    /// [`join`](ActorRef::join) for plain threads; [`InRuntime`] inside a tokio runtime.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # use contexture_actor::{spawn, Actor, ExitReason};
+    /// # struct A;
+    /// # impl Actor for A {}
+    /// let a = rt.block_on(spawn(A)).unwrap();
+    /// a.stop();
+    /// assert_eq!(a.blocking_join().unwrap().reason, ExitReason::Normal);
+    /// ```
+    pub fn blocking_join(&self) -> Result<ExitReport, InRuntime> {
+        if block::in_runtime() {
+            return Err(InRuntime);
+        }
+        Ok(block_on_until(self.shared.core.join(), None)
+            .unwrap_or_else(|| ExitReport::new(ExitReason::Dropped)))
+    }
+
+    /// How the actor ended, if it has.
+    pub fn exit_report(&self) -> Option<ExitReport> {
+        self.shared.core.report()
+    }
+
+    /// Links this actor with `other` (see [`Ctx::link`](crate::Ctx::link)).
+    pub fn link<B: Actor>(&self, other: &ActorRef<B>) {
+        self.shared.core.link(other.core());
+    }
+
+    /// Removes a link.
+    pub fn unlink<B: Actor>(&self, other: &ActorRef<B>) {
+        self.shared.core.unlink(other.core());
+    }
+
+    /// Makes this actor monitor `target`: when `target` ends, this actor's
+    /// [`Actor::on_down`] is called with the reason.
+    pub fn monitor<B: Actor>(&self, target: &ActorRef<B>) {
+        target.core().add_monitor(&self.shared.core);
+    }
+}
+
+/// An ask after its first step.
+enum Started<A, M, R> {
+    Refused(AskError<M>),
+    Enqueued(oneshot::Receiver<Result<R, ExitReason>>),
+    NeedRoom(Env<A>, oneshot::Receiver<Result<R, ExitReason>>),
+}

@@ -1,0 +1,224 @@
+//! The part of an actor that is the same whatever its type: id, name, the system lane,
+//! the closing flag, and its end (report, links, monitors, the end notice `join` waits on).
+
+use std::sync::{Arc, Weak};
+
+use tokio::sync::{mpsc, watch};
+
+use crate::exit::{ActorId, Down, ExitReason, ExitReport};
+use crate::loom::{AtomicBool, Mutex, Ordering};
+use crate::registry;
+
+/// A system-lane message: served before any user message, never behind a full mailbox
+/// (the lane is unbounded; it carries at most a few notices per actor).
+#[derive(Debug)]
+pub(crate) enum Sys {
+    /// `stop()`: close the mailbox, handle what is in it, end `Normal`.
+    Stop,
+    /// `kill()`: end `Killed` after the current handler, failing what is queued.
+    Kill,
+    /// The supervisor is shutting down: end `Shutdown`, failing what is queued.
+    Shutdown,
+    /// A linked actor ended with this reason.
+    LinkExit(ActorId, ExitReason),
+    /// A monitored actor ended.
+    Down(Down),
+    /// User code run for the actor outside its task (an interval's message maker)
+    /// panicked: end as a handler's panic does.
+    Crash(String),
+}
+
+/// The untyped state of one actor (one mailbox: a supervised actor keeps it across
+/// restarts).
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) id: ActorId,
+    pub(crate) name: Option<Arc<str>>,
+    sys: mpsc::UnboundedSender<Sys>,
+    /// Set by `stop`/`kill`/shutdown: sends are refused from then on. A send that read it
+    /// clear may still land; the actor handles (stop) or fails (kill) it like any other.
+    closing: AtomicBool,
+    end: Mutex<End>,
+    /// The report, once the actor has ended; `join` waits on it.
+    done: watch::Sender<Option<ExitReport>>,
+}
+
+#[derive(Debug, Default)]
+struct End {
+    ended: bool,
+    links: Vec<Weak<Core>>,
+    monitors: Vec<Weak<Core>>,
+}
+
+impl Core {
+    pub(crate) fn new(name: Option<Arc<str>>) -> (Arc<Core>, mpsc::UnboundedReceiver<Sys>) {
+        let (sys, sys_rx) = mpsc::unbounded_channel();
+        let core = Core {
+            id: ActorId::next(),
+            name,
+            sys,
+            closing: AtomicBool::new(false),
+            end: Mutex::new(End::default()),
+            done: watch::Sender::new(None),
+        };
+        (Arc::new(core), sys_rx)
+    }
+
+    /// Whether sends are refused.
+    #[inline]
+    pub(crate) fn is_closing(&self) -> bool {
+        // Acquire: pairs with the Release in `close`; a send that sees the flag refuses.
+        self.closing.load(Ordering::Acquire)
+    }
+
+    fn close(&self) {
+        self.closing.store(true, Ordering::Release);
+    }
+
+    /// Puts `msg` on the system lane; false once the actor's task is gone.
+    pub(crate) fn send_sys(&self, msg: Sys) -> bool {
+        self.sys.send(msg).is_ok()
+    }
+
+    /// `stop()`: refuse new sends, drain, end `Normal`.
+    pub(crate) fn stop(&self) {
+        self.close();
+        self.send_sys(Sys::Stop);
+    }
+
+    /// `kill()`: refuse new sends, end after the current handler.
+    pub(crate) fn kill(&self) {
+        self.close();
+        self.send_sys(Sys::Kill);
+    }
+
+    /// The supervisor's shutdown.
+    pub(crate) fn shutdown(&self) {
+        self.close();
+        self.send_sys(Sys::Shutdown);
+    }
+
+    /// Whether the actor has ended.
+    pub(crate) fn has_ended(&self) -> bool {
+        self.done.borrow().is_some()
+    }
+
+    /// The report, once ended.
+    pub(crate) fn report(&self) -> Option<ExitReport> {
+        self.done.borrow().clone()
+    }
+
+    /// Waits for the end; any executor.
+    pub(crate) async fn join(&self) -> ExitReport {
+        let mut rx = self.done.subscribe();
+        let report = match rx.wait_for(Option::is_some).await {
+            Ok(report) => report.clone(),
+            // The sender lives in `self`: it cannot be gone while we are here.
+            Err(_) => None,
+        };
+        report.unwrap_or_else(|| ExitReport::new(ExitReason::Dropped))
+    }
+
+    /// Records the end, once: publishes the report, tells links and monitors, frees the
+    /// name. Later calls do nothing.
+    pub(crate) fn finish(self: &Arc<Core>, report: ExitReport) {
+        self.close();
+        let reason = report.reason.clone();
+        let (links, monitors) = {
+            let mut end = self.end.lock();
+            if end.ended {
+                return;
+            }
+            end.ended = true;
+            // Published under the lock: whoever sees `ended` (a late link or monitor)
+            // finds the report.
+            self.done.send_replace(Some(report));
+            (
+                std::mem::take(&mut end.links),
+                std::mem::take(&mut end.monitors),
+            )
+        };
+        if let Some(name) = &self.name {
+            registry::release(name, self.id);
+        }
+        for link in links.iter().filter_map(Weak::upgrade) {
+            link.forget_link(self.id);
+            if !reason.is_normal() {
+                link.send_sys(Sys::LinkExit(self.id, reason.clone()));
+            }
+        }
+        for watcher in monitors.iter().filter_map(Weak::upgrade) {
+            watcher.send_sys(Sys::Down(Down {
+                actor: self.id,
+                name: self.name.clone(),
+                reason: reason.clone(),
+            }));
+        }
+    }
+
+    fn forget_link(&self, id: ActorId) {
+        let mut end = self.end.lock();
+        end.links
+            .retain(|link| link.upgrade().is_some_and(|link| link.id != id));
+    }
+
+    /// Links two actors: when one ends with a failure the other is ended with
+    /// [`ExitReason::Linked`]. Linking to an actor that has ended passes its reason on at once.
+    pub(crate) fn link(self: &Arc<Core>, other: &Arc<Core>) {
+        if self.id == other.id {
+            return;
+        }
+        // Lock in id order so that two links made in opposite directions cannot deadlock.
+        let (first, second) = if self.id < other.id {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        let mut a = first.end.lock();
+        let mut b = second.end.lock();
+        match (a.ended, b.ended) {
+            (false, false) => {
+                a.links.push(Arc::downgrade(second));
+                b.links.push(Arc::downgrade(first));
+            }
+            (true, true) => {}
+            (ended_first, _) => {
+                let (dead, alive) = if ended_first {
+                    (first, second)
+                } else {
+                    (second, first)
+                };
+                drop((a, b));
+                if let Some(report) = dead.report() {
+                    if !report.reason.is_normal() {
+                        alive.send_sys(Sys::LinkExit(dead.id, report.reason));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes a link in both directions.
+    pub(crate) fn unlink(self: &Arc<Core>, other: &Arc<Core>) {
+        self.forget_link(other.id);
+        other.forget_link(self.id);
+    }
+
+    /// `watcher` gets a [`Down`] notice when `self` ends (at once when it has ended).
+    pub(crate) fn add_monitor(self: &Arc<Core>, watcher: &Arc<Core>) {
+        let mut end = self.end.lock();
+        if !end.ended {
+            end.monitors.retain(|m| m.strong_count() > 0);
+            end.monitors.push(Arc::downgrade(watcher));
+            return;
+        }
+        drop(end);
+        if let Some(report) = self.report() {
+            watcher.send_sys(Sys::Down(Down {
+                actor: self.id,
+                name: self.name.clone(),
+                reason: report.reason,
+            }));
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Actors on tokio that lose nothing, supervise, and carry the sender's context with every
+//! message: the actor pattern of asyncio, with OTP's links, monitors and supervisors.
+//!
+//! # Items
+//!
+//! - [`Actor`] (the state, with `on_start` / `on_stop` / `on_down` hooks) and
+//!   [`Handler<M>`] (one per message type, with its `Reply`): `async fn`s, no reply
+//!   channels, no message enums, no macros.
+//! - Spawning: [`spawn`], [`Builder`] (name, mailbox [`capacity`](Builder::capacity) —
+//!   bounded, [`DEFAULT_CAPACITY`] by default — or [`unbounded`](Builder::unbounded),
+//!   [`runtime`](Builder::runtime), [`propagate_context`](Builder::propagate_context)),
+//!   [`Builder::blocking_spawn`] from plain threads; the registry: [`lookup`].
+//! - [`ActorRef<A>`]: [`tell`](ActorRef::tell), [`try_tell`](ActorRef::try_tell),
+//!   [`tell_timeout`](ActorRef::tell_timeout), [`ask`](ActorRef::ask) (enqueued at the
+//!   call), [`ask_timeout`](ActorRef::ask_timeout), `blocking_tell` / `blocking_ask` (+
+//!   `_timeout`) for threads, [`stop`](ActorRef::stop), [`kill`](ActorRef::kill),
+//!   [`join`](ActorRef::join) / [`blocking_join`](ActorRef::blocking_join) →
+//!   [`ExitReport`], [`link`](ActorRef::link), [`monitor`](ActorRef::monitor).
+//! - [`Ctx<A>`], given to handlers and hooks: `myself`, `stop`, `kill`, timers
+//!   ([`send_after`](Ctx::send_after), [`send_interval`](Ctx::send_interval) →
+//!   [`TimerHandle`]), links and monitors.
+//! - Supervision: [`Supervisor`] ([`SupervisorBuilder`], [`Restart`], [`Strategy`]).
+//! - Ends: [`ExitReason`], [`ExitReport`], [`Down`], [`ActorId`].
+//! - Errors: [`SendError`], [`AskError`], [`SpawnError`], [`InRuntime`] — each hands
+//!   back the message or the actor it refused.
+//!
+//! # Example
+//!
+//! The seed's asyncio `CounterActor`: three tells, then the count, by `ask` instead of a
+//! reply queue.
+//!
+//! ```
+//! use contexture_actor::{spawn, Actor, Ctx, Handler};
+//!
+//! #[derive(Default)]
+//! struct Counter { count: i64 }
+//! impl Actor for Counter {}
+//!
+//! enum Op { Increment(i64), Decrement(i64) }
+//! impl Handler<Op> for Counter {
+//!     type Reply = ();
+//!     async fn handle(&mut self, op: Op, _ctx: &mut Ctx<Self>) {
+//!         match op {
+//!             Op::Increment(v) => self.count += v,
+//!             Op::Decrement(v) => self.count -= v,
+//!         }
+//!     }
+//! }
+//! struct Get;
+//! impl Handler<Get> for Counter {
+//!     type Reply = i64;
+//!     async fn handle(&mut self, _: Get, _ctx: &mut Ctx<Self>) -> i64 { self.count }
+//! }
+//!
+//! # let rt = tokio::runtime::Runtime::new().unwrap();
+//! # rt.block_on(async {
+//! let counter = spawn(Counter::default()).await.unwrap();
+//! counter.tell(Op::Increment(5)).await.unwrap();
+//! counter.tell(Op::Increment(3)).await.unwrap();
+//! counter.tell(Op::Decrement(2)).await.unwrap();
+//! assert_eq!(counter.ask(Get).await.unwrap(), 6);
+//! counter.stop();
+//! counter.join().await;
+//! # });
+//! ```
+//!
+//! # How it works
+//!
+//! **One task per actor** on the tokio runtime it was spawned on. The task owns the actor
+//! value and both lanes of its mailbox: the user lane (a tokio `mpsc` channel, bounded by
+//! default) and the system lane (unbounded, a few notices per actor: stop, kill,
+//! shutdown, link and monitor notices). Each turn polls the system lane first, so a stop
+//! or kill is never stuck behind a full mailbox.
+//!
+//! **Messages are envelopes**: a boxed `Tell<M>` or `Ask<M, R>` (with a tokio oneshot
+//! for the reply) behind one trait object, so one mailbox carries every message type the
+//! actor has a [`Handler`] for. Each envelope carries a `contexture_ctxvar::Snapshot` of
+//! the sender's context (one pointer); the handler's future is polled inside a fresh
+//! context made from it, so its writes persist across its own `.await`s and vanish
+//! afterwards.
+//!
+//! **Nothing is lost.** A send that cannot be enqueued hands the message back inside its
+//! error; `stop` closes the mailbox (sends are refused from the call on) and handles what
+//! was already queued; `kill`, a failure that is not restarted, and a dropped runtime fail
+//! what is queued (each ask gets [`AskError::Failed`] with the reason; tells are counted in
+//! the [`ExitReport`]). The drain after closing waits for sends that had already reserved
+//! a slot, so none lands after the count.
+//!
+//! **Panics are values.** Every poll of a handler or hook, the actor's `Drop`, a
+//! message's `Drop` and an interval's message maker run under `catch_unwind`; a panic ends
+//! the instance with [`ExitReason::Panicked`] and answers the asker of the message being
+//! handled. The task itself never unwinds.
+//!
+//! **Supervision** keeps the mailbox in the task: a restart makes a new instance from the
+//! factory and goes on serving the same mailbox, so messages sent during a restart wait
+//! for the new instance and the `ActorRef` stays valid.
+//!
+//! **Blocking forms** (`blocking_tell`, `blocking_ask`, `blocking_join`,
+//! `blocking_spawn`) drive the same futures on the calling thread with its park/unpark,
+//! with an optional deadline; they need no runtime on that thread and refuse to run on one.
+//!
+//! # Differences from Python's asyncio actors and from other actor crates
+//!
+//! - asyncio's seed `Actor` has an unbounded inbox, a `None` sentinel to stop, and replies
+//!   through a queue passed in the message; here the mailbox is bounded by default, `stop`
+//!   is a system message served first, and `ask` replies with the handler's return value.
+//! - `ask` is enqueued at the call (ractor's `call` waits for the first poll).
+//! - `stop` drains the mailbox (ractor's `stop` skips it); `kill` fails the rest, with
+//!   every ask answered.
+//! - Restarts keep every queued message (kameo loses the ones around a restart); a
+//!   bounded mailbox does not deadlock an actor asking or telling itself (a self-ask is
+//!   [`AskError::SelfAsk`], a self-tell into a full mailbox [`SendError::Full`]).
+//! - A panic never takes a runtime thread down with it (actix's arbiter does).
+//! - `spawn` is async: it returns `on_start`'s failure. `join` returns an [`ExitReport`]
+//!   (the reason plus what was failed), not just the reason.
+//! - The blocking forms refuse any thread inside a tokio runtime, including tokio's
+//!   `spawn_blocking` threads (tokio does not tell those apart); use
+//!   `Handle::block_on(actor.ask(msg))` there.
+//! - Timed calls and timers use tokio's timer: the runtime needs time enabled
+//!   (`enable_time` / `enable_all`), as for `tokio::time::sleep`.
+//!
+//! # Cargo features
+//!
+//! None. `--cfg contexture_loom` swaps the closing flag and the end lock for loom's, for
+//! the loom models of the crate's own protocol.
+
+#![warn(missing_docs)]
+
+mod actor;
+mod actor_ref;
+mod block;
+mod core;
+mod ctx;
+mod envelope;
+mod error;
+mod exit;
+mod loom;
+mod mailbox;
+mod registry;
+mod run;
+mod supervisor;
+
+pub use actor::{Actor, Handler, StartError};
+pub use actor_ref::ActorRef;
+pub use ctx::{Ctx, TimerHandle};
+pub use error::{AskError, InRuntime, SendError, SpawnError};
+pub use exit::{ActorId, Down, ExitReason, ExitReport};
+pub use mailbox::MAX_CAPACITY;
+pub use registry::lookup;
+pub use run::{spawn, Builder, DEFAULT_CAPACITY};
+pub use supervisor::{Restart, Strategy, Supervisor, SupervisorBuilder};
