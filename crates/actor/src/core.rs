@@ -123,6 +123,10 @@ impl Core {
     /// name. Later calls do nothing.
     pub(crate) fn finish(self: &Arc<Core>, report: ExitReport) {
         self.close();
+        // The name first: whoever sees the end may register the name again at once.
+        if let Some(name) = &self.name {
+            registry::release(name, self.id);
+        }
         let reason = report.reason.clone();
         let (links, monitors) = {
             let mut end = self.end.lock();
@@ -138,9 +142,6 @@ impl Core {
                 std::mem::take(&mut end.monitors),
             )
         };
-        if let Some(name) = &self.name {
-            registry::release(name, self.id);
-        }
         for link in links.iter().filter_map(Weak::upgrade) {
             link.forget_link(self.id);
             if !reason.is_normal() {

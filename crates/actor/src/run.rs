@@ -526,7 +526,7 @@ async fn start<A: Actor>(
         }
         Ok(Err(error)) => {
             let message = catch_unwind(AssertUnwindSafe(move || error.to_string()))
-                .unwrap_or_else(|payload| panic_message(payload));
+                .unwrap_or_else(panic_message);
             Err(ExitReason::StartFailed(message))
         }
         Err(message) => Err(ExitReason::Panicked(message)),

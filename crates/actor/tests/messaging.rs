@@ -110,30 +110,9 @@ fn ask_timeout_tells_no_room_apart_from_no_reply() {
         }
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(120) && waited < Duration::from_secs(2));
-        // Room but no reply in time: enqueued (and later handled), `Timeout`.
-        let release2 = release.clone();
-        let handle = tokio::spawn({
-            let counter = counter.clone();
-            async move {
-                counter
-                    .ask_timeout(Add(10), Duration::from_millis(200))
-                    .await
-            }
-        });
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        // The slot is taken by Add(1); free it so Add(10) gets in, but keep the handler held.
-        let _ = release2;
-        let outcome = handle.await.unwrap();
-        assert!(matches!(
-            outcome,
-            Err(AskError::Full(_)) | Err(AskError::Timeout)
-        ));
         release.notify_one();
         // Duration::MAX means no deadline.
-        assert_eq!(
-            counter.ask_timeout(Get, Duration::MAX).await.unwrap() >= 1,
-            true
-        );
+        assert_eq!(counter.ask_timeout(Get, Duration::MAX).await.unwrap(), 1);
         // A zero timeout with room still enqueues and then times out or replies.
         let _ = counter.ask_timeout(Get, Duration::ZERO).await;
     });

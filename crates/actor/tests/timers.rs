@@ -1,0 +1,124 @@
+//! send_after / send_interval: delivery, cancel, zero and MAX periods, and the end of
+//! timers with their actor.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::run_async;
+use contexture_actor::{spawn, Actor, Ctx, ExitReason, Handler, TimerHandle};
+
+struct Ticks {
+    ticks: Arc<AtomicUsize>,
+    timer: Option<TimerHandle>,
+}
+impl Actor for Ticks {}
+
+struct Start(Duration);
+impl Handler<Start> for Ticks {
+    type Reply = TimerHandle;
+    async fn handle(&mut self, Start(period): Start, ctx: &mut Ctx<Self>) -> TimerHandle {
+        let timer = ctx.send_interval(period, || Tick);
+        self.timer = Some(timer.clone());
+        timer
+    }
+}
+struct Tick;
+impl Handler<Tick> for Ticks {
+    type Reply = ();
+    async fn handle(&mut self, _: Tick, _: &mut Ctx<Self>) {
+        self.ticks.fetch_add(1, Ordering::SeqCst);
+    }
+}
+struct Later(Duration);
+impl Handler<Later> for Ticks {
+    type Reply = TimerHandle;
+    async fn handle(&mut self, Later(d): Later, ctx: &mut Ctx<Self>) -> TimerHandle {
+        ctx.send_after(d, Tick)
+    }
+}
+struct PanickyStart;
+impl Handler<PanickyStart> for Ticks {
+    type Reply = ();
+    async fn handle(&mut self, _: PanickyStart, ctx: &mut Ctx<Self>) {
+        ctx.send_interval(Duration::from_millis(1), || -> Tick { panic!("maker") });
+    }
+}
+
+fn ticks() -> (Ticks, Arc<AtomicUsize>) {
+    let n = Arc::new(AtomicUsize::new(0));
+    (
+        Ticks {
+            ticks: n.clone(),
+            timer: None,
+        },
+        n,
+    )
+}
+
+#[test]
+fn interval_ticks_until_cancelled_and_zero_is_one_ms() {
+    run_async(30, || async {
+        let (actor, n) = ticks();
+        let a = spawn(actor).await.unwrap();
+        let timer = a.ask(Start(Duration::ZERO)).await.unwrap();
+        while n.load(Ordering::SeqCst) < 5 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        timer.cancel();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(timer.is_finished());
+        let after = n.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        assert_eq!(n.load(Ordering::SeqCst), after, "no tick after cancel");
+    });
+}
+
+#[test]
+fn send_after_fires_once_and_max_never() {
+    run_async(30, || async {
+        let (actor, n) = ticks();
+        let a = spawn(actor).await.unwrap();
+        let once = a.ask(Later(Duration::from_millis(5))).await.unwrap();
+        let never = a.ask(Later(Duration::MAX)).await.unwrap();
+        while n.load(Ordering::SeqCst) < 1 {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(n.load(Ordering::SeqCst), 1);
+        assert!(once.is_finished());
+        assert!(!never.is_finished());
+        a.stop();
+        a.join().await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert!(never.is_finished(), "timers end with their actor");
+    });
+}
+
+#[test]
+fn timers_end_with_the_actor() {
+    run_async(30, || async {
+        let (actor, n) = ticks();
+        let a = spawn(actor).await.unwrap();
+        let timer = a.ask(Start(Duration::from_millis(1))).await.unwrap();
+        a.kill();
+        a.join().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(timer.is_finished());
+        let after = n.load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(n.load(Ordering::SeqCst), after);
+    });
+}
+
+#[test]
+fn a_panicking_message_maker_ends_the_actor_as_a_handler_panic() {
+    run_async(30, || async {
+        let (actor, _) = ticks();
+        let a = spawn(actor).await.unwrap();
+        a.tell(PanickyStart).await.unwrap();
+        assert_eq!(a.join().await.reason, ExitReason::Panicked("maker".into()));
+    });
+}
