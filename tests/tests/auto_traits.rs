@@ -129,3 +129,44 @@ mod ctxvar {
         is_sync::<Snapshot>();
     }
 }
+
+mod actor {
+    use super::*;
+    use contexture::actor::{
+        Actor, ActorId, ActorRef, AskError, Builder, Ctx, Down, ExitReason, ExitReport, InRuntime,
+        Restart, SendError, SpawnError, Strategy, Supervisor, SupervisorBuilder, TimerHandle,
+    };
+
+    /// An actor whose state is `Send` but not `Sync`: its ref must still be shareable.
+    struct NotSync(Cell<u8>);
+    impl Actor for NotSync {}
+
+    #[test]
+    fn refs_and_errors_cross_threads() {
+        is_send::<ActorRef<NotSync>>();
+        is_sync::<ActorRef<NotSync>>();
+        is_send::<Ctx<NotSync>>();
+        is_send::<Supervisor>();
+        is_sync::<Supervisor>();
+        is_send::<SupervisorBuilder>();
+        is_send::<Builder>();
+        is_sync::<Builder>();
+        is_send::<TimerHandle>();
+        is_send::<ExitReason>();
+        is_send::<ExitReport>();
+        is_send::<Down>();
+        is_send::<ActorId>();
+        is_send::<Restart>();
+        is_send::<Strategy>();
+        is_send::<InRuntime>();
+        is_send::<SendError<u8>>();
+        is_send::<AskError<u8>>();
+        is_send::<SpawnError<NotSync>>();
+    }
+
+    #[test]
+    fn errors_follow_their_message() {
+        assert_not_impl!(SendError<std::rc::Rc<u8>>: Send);
+        assert_not_impl!(AskError<std::rc::Rc<u8>>: Send);
+    }
+}

@@ -93,3 +93,43 @@ fn pool_paths_resolve() {
     assert_eq!(as_completed(none, None).count(), 0);
     assert_eq!(wait(none, ReturnWhen::AllCompleted, None).0.len(), 0);
 }
+
+#[test]
+fn actor_paths_resolve() {
+    use contexture::actor::{
+        lookup, spawn, Actor, ActorId, ActorRef, AskError, Builder, Ctx, Down, ExitReason,
+        ExitReport, Handler, InRuntime, Restart, SendError, SpawnError, StartError, Strategy,
+        Supervisor, SupervisorBuilder, TimerHandle, DEFAULT_CAPACITY, MAX_CAPACITY,
+    };
+    struct A;
+    impl Actor for A {}
+    impl Handler<u8> for A {
+        type Reply = u8;
+        async fn handle(&mut self, n: u8, _: &mut Ctx<Self>) -> u8 {
+            n
+        }
+    }
+    named::<ActorRef<A>>();
+    named::<(
+        ActorId,
+        AskError<u8>,
+        Builder,
+        Down,
+        ExitReason,
+        ExitReport,
+        InRuntime,
+    )>();
+    named::<(Restart, SendError<u8>, SpawnError<A>, StartError, Strategy)>();
+    named::<(Supervisor, SupervisorBuilder, TimerHandle)>();
+    assert!(DEFAULT_CAPACITY <= MAX_CAPACITY);
+    assert!(lookup::<A>("nobody").is_none());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let a = rt.block_on(spawn(A)).unwrap();
+    assert_eq!(a.blocking_ask(3).unwrap(), 3);
+    // The prelude brings the traits.
+    {
+        use contexture::prelude::*;
+        fn takes<T: Actor + Handler<u8>>(_: &ActorRef<T>, _: Option<&Ctx<T>>) {}
+        takes(&a, None);
+    }
+}

@@ -9,8 +9,7 @@
 //! | [`ctxvar`] | `contextvars` | context variables; O(1) copy-on-write contexts that follow threads and tasks |
 //! | [`sync`] | `threading`, `queue` | Lock, RLock, Condition over a reentrant lock, and more, with Python's semantics |
 //! | [`pool`] | `concurrent.futures` | a thread pool with handles, callbacks, `map`, `as_completed`, `wait`; each job runs in a copy of the submitter's context |
-//!
-//! `actor` arrives with its crate.
+//! | [`actor`] | actors on `asyncio` | actors on tokio: typed handlers, eager `ask`, bounded mailboxes with a system lane, links, monitors, supervision, timers; each message carries the sender's context |
 //!
 //! # Example
 //!
@@ -25,7 +24,7 @@
 //!
 //! # Cargo features
 //!
-//! One per module, all on by default: `local`, `ctxvar`, `sync`, `pool`; plus `tokio`
+//! One per module, all on by default: `local`, `ctxvar`, `sync`, `pool`, `actor`; plus `tokio`
 //! (off by default) for `contexture::ctxvar::{spawn, spawn_blocking}`.
 
 #![warn(missing_docs)]
@@ -46,8 +45,15 @@ pub use contexture_sync as sync;
 #[doc(inline)]
 pub use contexture_pool as pool;
 
+#[cfg(feature = "actor")]
+#[doc(inline)]
+pub use contexture_actor as actor;
+
 /// The types most programs use, for a glob import.
 pub mod prelude {
+    #[cfg(feature = "actor")]
+    #[doc(no_inline)]
+    pub use crate::actor::{Actor, ActorRef, Ctx, Handler};
     #[cfg(feature = "ctxvar")]
     #[doc(no_inline)]
     pub use crate::ctxvar::{copy_context, Context, ContextVar};
