@@ -3,6 +3,7 @@
 //! Each scenario prints what happens, checks what it claims, and the tour exits non-zero if a
 //! check fails, so `cargo xtask test-all` runs it as a test too.
 
+mod actor;
 mod ctxvar;
 mod local;
 mod pool;
@@ -53,6 +54,9 @@ fn main() -> std::process::ExitCode {
     pool::callback_pipeline();
     pool::panicking_job();
     pool::request_id_in_jobs();
+    actor::counter_and_printer();
+    actor::supervised_worker();
+    actor::request_id_through_an_actor();
 
     let (checked, failed) = (
         CHECKED.load(Ordering::SeqCst),
