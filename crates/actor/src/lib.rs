@@ -125,6 +125,7 @@
 //! the loom models of the crate's own protocol.
 
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
 mod actor;
 mod actor_ref;
@@ -149,3 +150,6 @@ pub use mailbox::MAX_CAPACITY;
 pub use registry::lookup;
 pub use run::{spawn, Builder, DEFAULT_CAPACITY};
 pub use supervisor::{Restart, Strategy, Supervisor, SupervisorBuilder};
+
+#[cfg(all(test, contexture_loom))]
+mod loom_tests;
