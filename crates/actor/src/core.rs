@@ -45,7 +45,9 @@ pub(crate) struct Core {
 
 #[derive(Debug, Default)]
 struct End {
-    ended: bool,
+    /// The report, once ended: the source of truth for links and monitors, read under
+    /// the same lock they are added under (the `done` channel only wakes `join`).
+    report: Option<ExitReport>,
     links: Vec<Weak<Core>>,
     monitors: Vec<Weak<Core>>,
 }
@@ -100,12 +102,12 @@ impl Core {
 
     /// Whether the actor has ended.
     pub(crate) fn has_ended(&self) -> bool {
-        self.done.borrow().is_some()
+        self.end.lock().report.is_some()
     }
 
     /// The report, once ended.
     pub(crate) fn report(&self) -> Option<ExitReport> {
-        self.done.borrow().clone()
+        self.end.lock().report.clone()
     }
 
     /// Waits for the end; any executor.
@@ -130,18 +132,16 @@ impl Core {
         let reason = report.reason.clone();
         let (links, monitors) = {
             let mut end = self.end.lock();
-            if end.ended {
+            if end.report.is_some() {
                 return;
             }
-            end.ended = true;
-            // Published under the lock: whoever sees `ended` (a late link or monitor)
-            // finds the report.
-            self.done.send_replace(Some(report));
+            end.report = Some(report.clone());
             (
                 std::mem::take(&mut end.links),
                 std::mem::take(&mut end.monitors),
             )
         };
+        self.done.send_replace(Some(report));
         for link in links.iter().filter_map(Weak::upgrade) {
             link.forget_link(self.id);
             if !reason.is_normal() {
@@ -177,24 +177,20 @@ impl Core {
         };
         let mut a = first.end.lock();
         let mut b = second.end.lock();
-        match (a.ended, b.ended) {
-            (false, false) => {
+        let notice = match (&a.report, &b.report) {
+            (None, None) => {
                 a.links.push(Arc::downgrade(second));
                 b.links.push(Arc::downgrade(first));
+                None
             }
-            (true, true) => {}
-            (ended_first, _) => {
-                let (dead, alive) = if ended_first {
-                    (first, second)
-                } else {
-                    (second, first)
-                };
-                drop((a, b));
-                if let Some(report) = dead.report() {
-                    if !report.reason.is_normal() {
-                        alive.send_sys(Sys::LinkExit(dead.id, report.reason));
-                    }
-                }
+            (Some(_), Some(_)) => None,
+            (Some(dead), None) => Some((second.clone(), first.id, dead.reason.clone())),
+            (None, Some(dead)) => Some((first.clone(), second.id, dead.reason.clone())),
+        };
+        drop((a, b));
+        if let Some((alive, dead, reason)) = notice {
+            if !reason.is_normal() {
+                alive.send_sys(Sys::LinkExit(dead, reason));
             }
         }
     }
@@ -208,18 +204,17 @@ impl Core {
     /// `watcher` gets a [`Down`] notice when `self` ends (at once when it has ended).
     pub(crate) fn add_monitor(self: &Arc<Core>, watcher: &Arc<Core>) {
         let mut end = self.end.lock();
-        if !end.ended {
+        let Some(report) = &end.report else {
             end.monitors.retain(|m| m.strong_count() > 0);
             end.monitors.push(Arc::downgrade(watcher));
             return;
-        }
+        };
+        let reason = report.reason.clone();
         drop(end);
-        if let Some(report) = self.report() {
-            watcher.send_sys(Sys::Down(Down {
-                actor: self.id,
-                name: self.name.clone(),
-                reason: report.reason,
-            }));
-        }
+        watcher.send_sys(Sys::Down(Down {
+            actor: self.id,
+            name: self.name.clone(),
+            reason,
+        }));
     }
 }

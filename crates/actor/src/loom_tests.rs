@@ -3,13 +3,11 @@
 //! published under the same lock that `link` and `add_monitor` read it under.
 //!
 //! Run: `RUSTFLAGS="--cfg contexture_loom" cargo test -p contexture-actor --release --lib loom`
-//! (31 interleavings, well under a second, with `LOOM_MAX_PREEMPTIONS=2`).
+//! (a few dozen interleavings, well under a second, with `LOOM_MAX_PREEMPTIONS=2`).
 //!
-//! Limit, measured: loom switches threads only at its own operations, and the report is
-//! published through tokio's `watch` (std atomics inside). Moving the publication after
-//! the unlock (the bug these models are about) leaves no loom operation in the window, so
-//! loom does not catch that mutation; what keeps the code right is the rule the models
-//! state — publication under the lock that `link` and `add_monitor` read it under.
+//! Mutation-checked: ending in two lock sections (taking the link and monitor lists, then
+//! recording the report) loses the notice of a link made in between, and the first model
+//! fails.
 
 use std::sync::Arc;
 
