@@ -138,7 +138,7 @@ mod actor {
     };
 
     /// An actor whose state is `Send` but not `Sync`: its ref must still be shareable.
-    struct NotSync(Cell<u8>);
+    struct NotSync(#[allow(dead_code, reason = "only its auto traits matter")] Cell<u8>);
     impl Actor for NotSync {}
 
     #[test]

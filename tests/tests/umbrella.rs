@@ -121,7 +121,7 @@ fn actor_paths_resolve() {
     )>();
     named::<(Restart, SendError<u8>, SpawnError<A>, StartError, Strategy)>();
     named::<(Supervisor, SupervisorBuilder, TimerHandle)>();
-    assert!(DEFAULT_CAPACITY <= MAX_CAPACITY);
+    const { assert!(DEFAULT_CAPACITY <= MAX_CAPACITY) };
     assert!(lookup::<A>("nobody").is_none());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let a = rt.block_on(spawn(A)).unwrap();

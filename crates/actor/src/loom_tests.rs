@@ -53,7 +53,11 @@ fn loom_end_racing_link_and_monitor_tells_each_once() {
         ender.join().unwrap();
         linker.join().unwrap();
 
-        assert_eq!(notices(&mut linked_rx), (1, 0), "the linked actor is told once");
+        assert_eq!(
+            notices(&mut linked_rx),
+            (1, 0),
+            "the linked actor is told once"
+        );
         assert_eq!(notices(&mut watcher_rx), (0, 1), "the monitor is told once");
         // The dead actor forgot the link; the live one holds nothing of it either.
         drop(Arc::clone(&linked));
