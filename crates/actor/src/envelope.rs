@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use contexture_ctxvar::{FutureExt, InContext, Snapshot};
+use contexture_ctxvar::{Context as Values, Snapshot};
 use tokio::sync::oneshot;
 
 use crate::actor::Handler;
@@ -46,8 +46,9 @@ pub(crate) struct Tell<M> {
 impl<A: Handler<M>, M: Send + 'static> Envelope<A> for Tell<M> {
     fn handle<'a>(self: Box<Self>, actor: &'a mut A, ctx: &'a mut Ctx<A>) -> HandlerFuture<'a> {
         let Tell { msg, snapshot } = *self;
-        let handler = snapshot.run(move || actor.handle(msg, ctx).with_current_context());
-        Box::pin(Discard { inner: handler })
+        Box::pin(Discard {
+            inner: Scoped::start(snapshot, move || actor.handle(msg, ctx)),
+        })
     }
 
     fn fail(self: Box<Self>, _reason: &ExitReason) -> bool {
@@ -89,7 +90,7 @@ impl<A: Handler<M>, M: Send + 'static> Envelope<A> for Ask<M, A::Reply> {
         // The handler is called (user code) before its future exists: a panic there
         // still answers the asker.
         match catch_unwind(AssertUnwindSafe(move || {
-            snapshot.run(move || actor.handle(msg, ctx).with_current_context())
+            Scoped::start(snapshot, move || actor.handle(msg, ctx))
         })) {
             Ok(handler) => Box::pin(Reply {
                 inner: handler,
@@ -131,10 +132,42 @@ fn answer_panic<R>(reply: ReplyTx<R>, payload: &Box<dyn Any + Send>) {
 }
 
 pin_project_lite::pin_project! {
+    /// A handler's future with the message's own context: made from the sender's values,
+    /// entered for the call that makes the future and for each poll (its writes persist
+    /// across the handler's awaits), dropped with the future.
+    pub(crate) struct Scoped<F> {
+        #[pin]
+        inner: F,
+        context: Values,
+    }
+}
+
+impl<F: Future> Scoped<F> {
+    /// Calls `make` (the handler) inside a fresh context holding `snapshot`'s values.
+    #[inline]
+    pub(crate) fn start(snapshot: Snapshot, make: impl FnOnce() -> F) -> Scoped<F> {
+        let mut context = snapshot.into_context();
+        let inner = context.run_mut(make);
+        Scoped { inner, context }
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let inner = this.inner;
+        this.context.run_mut(move || inner.poll(cx))
+    }
+}
+
+pin_project_lite::pin_project! {
     /// A tell's handler, its reply dropped.
     struct Discard<F> {
         #[pin]
-        inner: InContext<F>,
+        inner: Scoped<F>,
     }
 }
 
@@ -152,7 +185,7 @@ pin_project_lite::pin_project! {
     /// the panic go on to the actor's loop.
     struct Reply<F: Future> {
         #[pin]
-        inner: InContext<F>,
+        inner: Scoped<F>,
         reply: Option<ReplyTx<F::Output>>,
     }
 }
