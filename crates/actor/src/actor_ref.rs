@@ -212,8 +212,11 @@ impl<A: Actor> ActorRef<A> {
     }
 
     /// Tells the actor `msg`, waiting at most `timeout` for room ([`SendError::Full`]
-    /// then). `Duration::MAX` waits for as long as it takes. Needs a runtime with time
-    /// enabled when it has to wait.
+    /// then). `Duration::MAX` waits for as long as it takes.
+    ///
+    /// # Panics
+    ///
+    /// When it has to wait on a runtime built without time (tokio's timer rule).
     pub async fn tell_timeout<M>(&self, msg: M, timeout: Duration) -> Result<(), SendError<M>>
     where
         A: Handler<M>,
@@ -397,8 +400,11 @@ impl<A: Actor> ActorRef<A> {
     /// [`ask`](ActorRef::ask) with a deadline `timeout` from the call, that tells "no room
     /// before the deadline" ([`AskError::Full`], the message handed back) apart from "no
     /// reply in time" ([`AskError::Timeout`]; the message may still be handled). Enqueued
-    /// at the call when there is room. Needs a runtime with time enabled when it has to
-    /// wait; `Duration::MAX` waits for as long as it takes.
+    /// at the call when there is room. `Duration::MAX` waits for as long as it takes.
+    ///
+    /// # Panics
+    ///
+    /// When it has to wait on a runtime built without time (tokio's timer rule).
     ///
     /// ```
     /// # let rt = tokio::runtime::Runtime::new().unwrap();

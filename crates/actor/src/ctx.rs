@@ -126,6 +126,10 @@ impl<A: Actor> Ctx<A> {
 
     /// Tells this actor `msg` after `delay`, in the actor's own context. The timer ends
     /// with this instance (stop, kill, failure, restart) or with [`TimerHandle::cancel`].
+    /// `Duration::MAX` never fires.
+    ///
+    /// The runtime needs time enabled (as for `tokio::time::sleep`); without it this
+    /// panics in the handler, which ends the actor with that message.
     ///
     /// ```
     /// # let rt = tokio::runtime::Runtime::new().unwrap();
@@ -165,8 +169,11 @@ impl<A: Actor> Ctx<A> {
     {
         let shared = self.shared.clone();
         let snapshot = self.own.clone();
+        // Made here, not in the timer's task: on a runtime without time this panics in the
+        // handler, which ends the actor with the reason, instead of losing the timer.
+        let sleep = tokio::time::sleep(delay);
         let task = self.runtime.spawn(async move {
-            tokio::time::sleep(delay).await;
+            sleep.await;
             deliver(&shared, msg, snapshot).await;
         });
         self.keep(task.abort_handle())
@@ -211,9 +218,17 @@ impl<A: Actor> Ctx<A> {
         let shared = self.shared.clone();
         let snapshot = self.own.clone();
         let core = Arc::downgrade(&self.core);
+        // Made here for the same reason as in `send_after`.
+        let mut sleep = Box::pin(tokio::time::sleep(period));
         let task = self.runtime.spawn(async move {
             loop {
-                tokio::time::sleep(period).await;
+                sleep.as_mut().await;
+                let now = tokio::time::Instant::now();
+                // A period past what the clock holds: about 30 years, tokio's "never".
+                let next = now
+                    .checked_add(period)
+                    .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365 * 30));
+                sleep.as_mut().reset(next);
                 let msg = match std::panic::catch_unwind(AssertUnwindSafe(&mut make)) {
                     Ok(msg) => msg,
                     Err(payload) => {

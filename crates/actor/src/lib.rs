@@ -98,6 +98,8 @@
 //! **Blocking forms** (`blocking_tell`, `blocking_ask`, `blocking_join`,
 //! `blocking_spawn`) drive the same futures on the calling thread with its park/unpark,
 //! with an optional deadline; they need no runtime on that thread and refuse to run on one.
+//! The actor's own runtime must be running meanwhile (a multi-thread runtime, or a
+//! current-thread runtime that some thread drives with `block_on`).
 //!
 //! # Differences from Python's asyncio actors and from other actor crates
 //!
@@ -117,7 +119,9 @@
 //!   `spawn_blocking` threads (tokio does not tell those apart); use
 //!   `Handle::block_on(actor.ask(msg))` there.
 //! - Timed calls and timers use tokio's timer: the runtime needs time enabled
-//!   (`enable_time` / `enable_all`), as for `tokio::time::sleep`.
+//!   (`enable_time` / `enable_all`), as for `tokio::time::sleep`. Without it, a timed call
+//!   that has to wait panics in its caller, as tokio's own timers do, and a timer set up
+//!   in a handler ends the actor with that panic's message.
 //!
 //! # Cargo features
 //!

@@ -98,6 +98,40 @@ fn send_after_fires_once_and_max_never() {
 }
 
 #[test]
+fn an_interval_of_duration_max_never_ticks_and_never_panics() {
+    run_async(30, || async {
+        let (actor, n) = ticks();
+        let a = spawn(actor).await.unwrap();
+        let timer = a.ask(Start(Duration::MAX)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(n.load(Ordering::SeqCst), 0);
+        assert!(!timer.is_finished());
+        a.stop();
+        assert_eq!(a.join().await.reason, ExitReason::Normal);
+    });
+}
+
+#[test]
+fn a_timer_on_a_runtime_without_time_ends_the_actor_with_the_reason() {
+    common::within(30, || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (actor, _) = ticks();
+            let a = spawn(actor).await.unwrap();
+            assert!(a.ask(Later(Duration::from_millis(1))).await.is_err());
+            let report = a.join().await;
+            assert!(
+                matches!(report.reason, ExitReason::Panicked(ref m) if m.contains("timers are disabled")),
+                "{report:?}"
+            );
+        });
+    });
+}
+
+#[test]
 fn timers_end_with_the_actor() {
     run_async(30, || async {
         let (actor, n) = ticks();
