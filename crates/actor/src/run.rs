@@ -11,7 +11,8 @@ use std::task::{Context as TaskContext, Poll};
 
 use contexture_ctxvar::{FutureExt, Snapshot};
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc::{self, error::TryRecvError};
+use tokio::sync::oneshot;
 
 use crate::actor::Actor;
 use crate::actor_ref::{ActorRef, Shared};
@@ -336,19 +337,31 @@ enum Next<A> {
 }
 
 impl<A> Mailbox<A> {
+    /// The system lane first. While messages flow, the system lane is only peeked
+    /// (`try_recv`, no waker registered); its waker is registered only when the user lane
+    /// is empty and the task is about to sleep, so a notice still wakes it.
     #[inline]
     fn poll_next(&mut self, cx: &mut TaskContext<'_>) -> Poll<Next<A>> {
         if !self.sys_closed {
-            match self.sys.poll_recv(cx) {
-                Poll::Ready(Some(sys)) => return Poll::Ready(Next::Sys(sys)),
-                Poll::Ready(None) => self.sys_closed = true,
-                Poll::Pending => {}
+            match self.sys.try_recv() {
+                Ok(sys) => return Poll::Ready(Next::Sys(sys)),
+                Err(TryRecvError::Disconnected) => self.sys_closed = true,
+                Err(TryRecvError::Empty) => {}
             }
         }
         match self.rx.poll_recv(cx) {
             Poll::Ready(Some(env)) => Poll::Ready(Next::Msg(env)),
             Poll::Ready(None) => Poll::Ready(Next::Empty),
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                if !self.sys_closed {
+                    match self.sys.poll_recv(cx) {
+                        Poll::Ready(Some(sys)) => return Poll::Ready(Next::Sys(sys)),
+                        Poll::Ready(None) => self.sys_closed = true,
+                        Poll::Pending => {}
+                    }
+                }
+                Poll::Pending
+            }
         }
     }
 
@@ -459,10 +472,12 @@ impl<A: Actor> Task<A> {
                         let _ = drop_catching(actor);
                         if let Some(started) = self.started.take() {
                             // The first start failed: `spawn` returns the error; no restart.
-                            let _ = started.send(Err(reason.clone()));
+                            // Everything is ended (queue failed, name freed) before `spawn`
+                            // hears of it, so nothing half-started is left to see.
                             drop(ctx);
                             let counts = self.guard.mailbox.fail_queued(&reason).await;
-                            self.guard.finish(reason, counts);
+                            self.guard.finish(reason.clone(), counts);
+                            let _ = started.send(Err(reason));
                             return;
                         }
                         reason
