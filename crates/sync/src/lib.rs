@@ -106,8 +106,11 @@
 //! chosen by a release, so it cannot have swallowed a wake-up. A [`BoundedSemaphore`] is the
 //! same engine with its initial value as the bound a release's compare-and-swap checks.
 //!
-//! An [`Event`] is one byte, `SET` and `PARKED`: `is_set` is a load, `set` one atomic `or`
-//! plus, only if `PARKED`, one unpark-all. Threads woken by `set` get a token that makes
+//! An [`Event`] is one byte, `SET` and `PARKED`: `is_set` is a load, `set` one
+//! compare-and-swap while nobody waits; with `PARKED` set, `set` raises the flag under the
+//! parking queue lock in the same step as its unpark-all, so a thread about to park either
+//! sees the flag or is woken, and a wake-up never outlives its `set` (a waiter that
+//! `clear`s and waits again is not woken by the `set` it has already seen). Threads woken by `set` get a token that makes
 //! them return `true` without looking at the flag again, so a `clear` right after the `set`
 //! cannot strand them (Python's rule).
 //!

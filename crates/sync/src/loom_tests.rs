@@ -3,7 +3,7 @@
 //! loom parking lot of `crate::parking` (the production code above it is unchanged). Run by
 //! `cargo xtask test-all`:
 //! `RUSTFLAGS="--cfg contexture_loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p contexture-sync --release --lib loom`.
-//! Run time on the 2-core CI machine: 3.1 s for all twenty-two models together (one test
+//! Run time on the 2-core CI machine: 3.1 s for all twenty-three models together (one test
 //! thread, after the build); the iteration count and run time of each is noted next to it.
 //! Mutation check (each reverted): a semaphore waiter parking without validating the count,
 //! a `put` waking getters only when two or more are parked, and a barrier not unparking
@@ -397,6 +397,42 @@ fn loom_event_ping_pong() {
             pong.clear();
         }
         partner.join().unwrap();
+    });
+}
+
+/// Hardening issue #11, item 0: a `wait` never returns without a `set` after it. The
+/// waiter waits, clears, and waits again; the main thread sets once, and sets a second time
+/// only after the waiter has cleared. The second `wait` must not return before that second
+/// `set` (it used to: a waiter that saw `SET` in its park validation returned, cleared,
+/// parked again, and the first `set`'s wake-up, still on its way, woke it).
+/// Mutation-checked: raising `SET` before taking the queue lock in a contended `set` (the
+/// old protocol) fails the assertion.
+/// 123 iterations, 0.02 s.
+#[test]
+fn loom_event_no_wait_without_set() {
+    loom::model(|| {
+        let event = Arc::new(Event::new());
+        let cleared = Arc::new(AtomicUsize::new(0));
+        let second_set = Arc::new(AtomicUsize::new(0));
+        let (e, c, s2) = (event.clone(), cleared.clone(), second_set.clone());
+        let waiter = thread::spawn(move || {
+            assert!(e.wait_slow(None));
+            e.clear();
+            c.store(1, Ordering::SeqCst);
+            assert!(e.wait_slow(None));
+            assert_eq!(
+                s2.load(Ordering::SeqCst),
+                1,
+                "the second wait returned before the second set"
+            );
+        });
+        event.set();
+        while cleared.load(Ordering::SeqCst) == 0 {
+            thread::yield_now();
+        }
+        second_set.store(1, Ordering::SeqCst);
+        event.set();
+        waiter.join().unwrap();
     });
 }
 
