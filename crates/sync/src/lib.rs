@@ -126,14 +126,18 @@
 //! an action runs wait for it (Python's "draining"), so rounds never overlap.
 //!
 //! The queues share one generic implementation over a small storage trait (a `VecDeque`, a
-//! `Vec`, or a `BinaryHeap` of `(item, sequence number)`): a small lock-protected store,
+//! `Vec`, or a binary heap of `(item, sequence number)`): a small lock-protected store,
 //! three parking keys (getters, putters, `join` callers) and a counter of parked threads for
 //! each. A thread about to wait raises its counter and queues itself *before* releasing the
 //! lock (the parking layer's `before_sleep`), so a `put` or `get`, which reads the counter
 //! under the lock, always finds it: it wakes one, after releasing the lock, only when the
 //! counter says someone is parked. A blocked getter or putter first spins (without the
 //! lock) on a relaxed mirror of the length. No user code runs under the lock except a
-//! `PriorityQueue`'s `Ord`: items are moved in and out, and dropped by the caller.
+//! `PriorityQueue`'s `Ord`: items are moved in and out, and dropped by the caller. That
+//! heap is our own (not `BinaryHeap`, whose `pop` drops the item it was returning when `Ord`
+//! panics): it moves items by swaps only, catches a panicking comparison, puts back what it
+//! was taking, counts what it was given, and rebuilds its order before its next use; the
+//! panic is resumed once the lock is released.
 //!
 //! The parking layer (`src/parking.rs`) is a thin, reusable wrapper: `parking_lot_core` in
 //! production, a small loom-visible parking lot under `cfg(contexture_loom)`, so the loom
