@@ -9,31 +9,13 @@
 
 use std::cmp::Ordering as CmpOrdering;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::thread;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
-use contexture_sync::{GetError, PriorityQueue, TaskDoneError};
+use contexture_sync::{Barrier, Condition, GetError, PriorityQueue, Queue, TaskDoneError};
 
-/// Runs `f` on a helper thread and fails the test if it has not returned within 30 s (a
-/// hang must not freeze the suite); `f`'s own panic fails the test too.
-fn within_deadline<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let (tx, rx) = mpsc::channel();
-    let helper = thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(value) => {
-            helper.join().unwrap();
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: still blocked after 30 s"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(helper.join().unwrap_err())
-        }
-    }
-}
+mod common;
+use common::within_deadline;
 
 /// A priority item whose comparison panics while its shared `armed` flag is up.
 #[derive(Debug, Clone)]
@@ -168,4 +150,171 @@ fn priority_immediate_shutdown_with_panicking_ord_hands_every_item_back() {
     assert_eq!(q.try_get().unwrap_err(), GetError::ShutDown);
     assert_eq!(q.task_done(), Err(TaskDoneError));
     within_deadline("join after a panicking shutdown", move || q.join());
+}
+
+/// A panicking barrier action breaks the round for every party (a typed `BrokenBarrier`,
+/// the payload only for the thread that ran it); nobody hangs, `n_waiting` is back to 0,
+/// and after `reset` the barrier runs clean rounds again, action included.
+#[test]
+fn barrier_action_panic_breaks_the_round_then_reset_recovers() {
+    let fail = Arc::new(AtomicBool::new(true));
+    let runs = Arc::new(AtomicUsize::new(0));
+    let (f, r) = (fail.clone(), runs.clone());
+    let barrier = Arc::new(
+        Barrier::builder(3)
+            .action(move || {
+                r.fetch_add(1, Ordering::SeqCst);
+                if f.load(Ordering::SeqCst) {
+                    panic!("action panics on purpose");
+                }
+            })
+            .build()
+            .unwrap(),
+    );
+    let b = barrier.clone();
+    within_deadline("barrier with a panicking action", move || {
+        let results: Vec<_> = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..3).map(|_| s.spawn(|| b.wait())).collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let panicked = results
+            .into_iter()
+            .map(|r| r.unwrap_err().action_panicked())
+            .filter(|&p| p)
+            .count();
+        assert_eq!(panicked, 1);
+    });
+    assert!(barrier.is_broken());
+    assert_eq!(barrier.n_waiting(), 0);
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "the action ran exactly once"
+    );
+    barrier.reset();
+    fail.store(false, Ordering::SeqCst);
+    let b = barrier.clone();
+    let mut indices = within_deadline("barrier after reset", move || {
+        std::thread::scope(|s| {
+            let hs: Vec<_> = (0..3).map(|_| s.spawn(|| b.wait().unwrap())).collect();
+            hs.into_iter()
+                .map(|h| h.join().unwrap())
+                .collect::<Vec<_>>()
+        })
+    });
+    indices.sort_unstable();
+    assert_eq!(indices, [0, 1, 2]);
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    assert!(!barrier.is_broken());
+}
+
+/// A `wait_for` predicate that panics after a wake-up: the panic reaches the caller with
+/// the lock held (its guard releases it while unwinding), the condition's waiter count is
+/// not left raised (a later `notify(1)` reaches exactly the other waiter) and the
+/// condition keeps working.
+#[test]
+fn condition_wait_for_predicate_panic_leaves_it_usable() {
+    let cond = Arc::new(Condition::new());
+    let go = Arc::new(AtomicUsize::new(0));
+    let (c, g) = (cond.clone(), go.clone());
+    within_deadline("condition with a panicking predicate", move || {
+        std::thread::scope(|s| {
+            let panicking = s.spawn(|| {
+                let _guard = c.lock();
+                let mut calls = 0;
+                catch_unwind(AssertUnwindSafe(|| {
+                    c.wait_for(
+                        || {
+                            calls += 1;
+                            if calls > 1 {
+                                panic!("predicate panics on purpose");
+                            }
+                            false
+                        },
+                        None,
+                    )
+                }))
+                .is_err()
+            });
+            // Wake it (it panics on its second predicate call), then check the lock is free.
+            while !panicking.is_finished() {
+                let _guard = c.lock();
+                let _ = c.notify_all().unwrap();
+            }
+            assert!(
+                panicking.join().unwrap(),
+                "the predicate's panic reached the caller"
+            );
+            assert!(
+                !c.inner_lock().locked(),
+                "the guard released the lock while unwinding"
+            );
+            // Still usable: a well-behaved waiter is woken by one notify.
+            let waiter = s.spawn(|| {
+                let _guard = c.lock();
+                c.wait_for(|| g.load(Ordering::SeqCst) == 1, None).unwrap()
+            });
+            loop {
+                let _guard = c.lock();
+                g.store(1, Ordering::SeqCst);
+                if c.notify(1).unwrap() == 1 || waiter.is_finished() {
+                    break;
+                }
+            }
+            assert!(waiter.join().unwrap());
+            let _guard = c.lock();
+            assert_eq!(c.notify_all(), Ok(0), "no waiter left counted");
+        });
+    });
+}
+
+/// Items whose `Drop` panics. The queue never drops an item itself while it is in use
+/// (every item refused, taken or discarded is handed to the caller, outside the lock), so
+/// a panicking `Drop` happens in the caller's hands and the queue is unaffected; dropping
+/// the queue with such an item inside drops every other item and does not abort.
+#[test]
+fn queue_items_with_panicking_drop() {
+    struct Bomb<'a> {
+        armed: bool,
+        dropped: &'a AtomicUsize,
+    }
+    impl Drop for Bomb<'_> {
+        fn drop(&mut self) {
+            self.dropped.fetch_add(1, Ordering::SeqCst);
+            if self.armed {
+                panic!("Bomb::drop panics on purpose");
+            }
+        }
+    }
+    let dropped = AtomicUsize::new(0);
+    let bomb = |armed| Bomb {
+        armed,
+        dropped: &dropped,
+    };
+
+    // Handed back by `shutdown(true)`, dropped by the caller: the queue is consistent.
+    let q = Queue::new(2);
+    q.put(bomb(true)).unwrap();
+    q.put(bomb(false)).unwrap();
+    let full = q.try_put(bomb(true)).unwrap_err(); // handed back, not dropped
+    assert!(catch_unwind(AssertUnwindSafe(|| drop(full))).is_err());
+    let got = q.get().unwrap();
+    assert!(catch_unwind(AssertUnwindSafe(|| drop(got))).is_err());
+    q.task_done().unwrap();
+    let discarded = q.shutdown(true);
+    assert_eq!(discarded.len(), 1);
+    drop(discarded);
+    assert_eq!(dropped.load(Ordering::SeqCst), 3);
+    assert!(q.is_shutdown() && q.empty());
+    q.join(); // returns: one done, one discarded
+    assert_eq!(q.task_done(), Err(TaskDoneError));
+
+    // Dropping a queue that still holds a panicking item: the others are dropped too.
+    dropped.store(0, Ordering::SeqCst);
+    let q = Queue::new(0);
+    q.put(bomb(false)).unwrap();
+    q.put(bomb(true)).unwrap();
+    q.put(bomb(false)).unwrap();
+    assert!(catch_unwind(AssertUnwindSafe(|| drop(q))).is_err());
+    assert_eq!(dropped.load(Ordering::SeqCst), 3, "every item dropped");
 }
