@@ -318,3 +318,36 @@ fn queue_items_with_panicking_drop() {
     assert!(catch_unwind(AssertUnwindSafe(|| drop(q))).is_err());
     assert_eq!(dropped.load(Ordering::SeqCst), 3, "every item dropped");
 }
+
+/// User code that panics while holding a `SemaphorePermit` or a `ConditionGuard` (the
+/// `Lock` and `RLock` guards: `lock.rs`, `rlock.rs`): the permit is given back and the
+/// condition's lock released while unwinding (no poisoning), so the next user gets them.
+#[test]
+fn permit_and_condition_guard_release_while_unwinding() {
+    let sem = contexture_sync::BoundedSemaphore::new(1);
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let _permit = sem.permit();
+        panic!("panics while holding a permit");
+    }));
+    assert!(result.is_err());
+    assert_eq!(sem.value(), 1, "given back while unwinding");
+    assert!(sem.try_acquire());
+
+    let cond = Condition::new();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let _outer = cond.lock();
+        let _inner = cond.lock();
+        panic!("panics while holding the condition's lock twice");
+    }));
+    assert!(result.is_err());
+    assert!(
+        !cond.inner_lock().locked(),
+        "every level released while unwinding"
+    );
+    let _guard = cond.lock();
+    assert_eq!(
+        cond.wait_timeout(std::time::Duration::ZERO),
+        Ok(false),
+        "still usable"
+    );
+}
