@@ -170,6 +170,10 @@
 //!   `shutdown(immediate = true)` returns the discarded items (Python drops them).
 //! - [`PriorityQueue`] hands out equal items in insertion order (Python's `heapq` makes no
 //!   promise, and Python needs the payload to be comparable for ties to work at all).
+//! - A [`PriorityQueue`] whose items' `Ord` panics stays consistent: a `put` keeps and
+//!   counts its item, a `get` removes nothing, `shutdown(true)` hands every item back, and
+//!   the panic then reaches the caller. (In Python a raising `__lt__` in `put` leaves the
+//!   item in the heap but uncounted by `task_done`/`join`, and in `get` loses the item.)
 //!
 //! # Differences from std/parking_lot
 //!
