@@ -175,10 +175,11 @@ fn ping_pong_trial(rounds: usize) -> Result<(), String> {
 /// parked threads; a waiter that saw the flag before that second step could return,
 /// `clear`, wait again and be woken by the stale wake-up of the old `set` (a `wait` with no
 /// `set`), after which both sides could wait forever. Trials of 20,000 round trips (at
-/// least 20, then more while under 10 s: the race hits about once in two million round
-/// trips here) on a helper thread with a 30 s deadline, so that a hang fails the test
-/// instead of freezing the suite. On the old code about half of the 20-trial runs failed,
-/// and most of the 10 s runs.
+/// least 20, then more while under 10 s) on a helper thread with a 30 s deadline, so that
+/// a hang fails the test instead of freezing the suite. The race is rare per round trip (the
+/// setter must be delayed between raising the flag and waking): on the old code about one
+/// run in three failed here, on a loaded 2-core machine. The loom model
+/// `loom_event_no_wait_without_set` catches it every time.
 #[test]
 fn ping_pong_stress_no_wait_without_set() {
     let (min_trials, max_trials, rounds) = if cfg!(miri) {
