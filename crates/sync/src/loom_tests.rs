@@ -3,7 +3,8 @@
 //! loom parking lot of `crate::parking` (the production code above it is unchanged). Run by
 //! `cargo xtask test-all`:
 //! `RUSTFLAGS="--cfg contexture_loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p contexture-sync --release --lib loom`.
-//! Run time on the 2-core CI machine: 3.1 s for all twenty-five models together (one test
+//! Run time on the 2-core CI machine: 6.2 s for all twenty-five models together, measured
+//! while other builds shared it (one test
 //! thread, after the build); the iteration count and run time of each is noted next to it.
 //! Mutation check (each reverted): a semaphore waiter parking without validating the count,
 //! a `put` waking getters only when two or more are parked, and a barrier not unparking
