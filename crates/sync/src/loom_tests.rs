@@ -3,9 +3,9 @@
 //! loom parking lot of `crate::parking` (the production code above it is unchanged). Run by
 //! `cargo xtask test-all`:
 //! `RUSTFLAGS="--cfg contexture_loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p contexture-sync --release --lib loom`.
-//! Run time on the 2-core CI machine: 6.2 s for all twenty-five models together, measured
-//! while other builds shared it (one test
-//! thread, after the build); the iteration count and run time of each is noted next to it.
+//! Run time on the 2-core CI machine: 6.2 s for all twenty-five models together (one test
+//! thread, after the build, while other builds shared the machine); the iteration count and
+//! run time of each is noted next to it.
 //! Mutation check (each reverted): a semaphore waiter parking without validating the count,
 //! a `put` waking getters only when two or more are parked, and a barrier not unparking
 //! released waiters were each reported by loom as a deadlock.
