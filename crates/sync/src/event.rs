@@ -42,9 +42,11 @@ pub struct Event {
     /// | 0 `SET` | the flag |
     /// | 1 `PARKED` | threads may be parked on `&self.state` (a stale `1` only sends the next `set` through the slow path) |
     ///
-    /// `SET` is raised by `set` and lowered by `clear` (atomic or/and, never touching the
-    /// other bit); `PARKED` is set by a thread about to park and cleared only under the
-    /// parking queue lock (by `set` waking everyone, or by the last waiter timing out).
+    /// `SET` is lowered by `clear` (an atomic `and`) and raised by `set`: by a
+    /// compare-and-swap while `PARKED` is clear, otherwise under the parking queue lock, in
+    /// the same step that wakes every parked waiter and clears `PARKED` (so a wake-up never
+    /// outlives its `set`). `PARKED` is set by a thread about to park and cleared only under
+    /// the parking queue lock (by `set` waking everyone, or by the last waiter timing out).
     state: AtomicU8,
 }
 
@@ -101,10 +103,14 @@ impl Event {
     /// ```
     #[inline]
     pub fn set(&self) {
-        // Release: publishes what we did before `set` to the threads that see the flag.
-        let old = self.state.fetch_or(SET, Ordering::Release);
-        if old & PARKED != 0 {
-            self.wake_all();
+        // While nobody may be parked, raising the flag is the whole `set`. Release: publishes
+        // what we did before `set` to the threads that see the flag.
+        if self
+            .state
+            .compare_exchange(0, SET, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            self.set_slow();
         }
     }
 
@@ -237,13 +243,51 @@ impl Event {
         }
     }
 
-    /// Wakes every parked waiter and clears `PARKED` (under the queue lock, so a thread
-    /// about to park either sees `SET` in `validate` or is in the queue we empty).
+    /// A `set` that found the flag already set or `PARKED`: raises the flag, and if threads
+    /// may be parked, raises it *under the parking queue lock*, in the same step that wakes
+    /// every parked waiter and clears `PARKED`. A thread about to park validates under that
+    /// lock too, so it either sees `SET` (and returns) or is in the queue this `set` empties:
+    /// the waiters a `set` wakes are exactly those that were waiting when the flag went up.
+    ///
+    /// Raising the flag first and waking in a second step (the old protocol) let a wake-up
+    /// outlive its `set`: a waiter that saw the flag in its validation returned, `clear`ed,
+    /// parked again and was woken by that stale wake-up, a `wait` without a `set` (hardening
+    /// issue #11; the model `loom_event_no_wait_without_set`).
     #[cold]
     #[inline(never)]
-    fn wake_all(&self) {
+    fn set_slow(&self) {
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & PARKED != 0 {
+                break;
+            }
+            // Nobody parked: raise the flag, outside the queue lock. Release: as in `set` (a
+            // read-modify-write even when already set, so that a waiter that then sees the
+            // flag also sees what we did before this `set`, as with Python's `set`).
+            match self.state.compare_exchange_weak(
+                state,
+                state | SET,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(now) => state = now,
+            }
+        }
         let callback = |_| {
-            self.state.fetch_and(!PARKED, Ordering::Relaxed);
+            // Under the queue lock: raise the flag and take `PARKED` back (every thread
+            // parked on the key is being unparked). Other writers meanwhile: `clear` (lowers
+            // `SET`), and a waiter's CAS that raises `PARKED` (needs it clear), hence a loop.
+            // Release: as in `set`; the woken threads are also ordered by the queue lock.
+            let mut state = self.state.load(Ordering::Relaxed);
+            while let Err(now) = self.state.compare_exchange_weak(
+                state,
+                (state | SET) & !PARKED,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                state = now;
+            }
             TOKEN_SET
         };
         // SAFETY: the key is our own state byte; the filter and callback only use atomics,

@@ -106,8 +106,11 @@
 //! chosen by a release, so it cannot have swallowed a wake-up. A [`BoundedSemaphore`] is the
 //! same engine with its initial value as the bound a release's compare-and-swap checks.
 //!
-//! An [`Event`] is one byte, `SET` and `PARKED`: `is_set` is a load, `set` one atomic `or`
-//! plus, only if `PARKED`, one unpark-all. Threads woken by `set` get a token that makes
+//! An [`Event`] is one byte, `SET` and `PARKED`: `is_set` is a load, `set` one
+//! compare-and-swap while nobody waits; with `PARKED` set, `set` raises the flag under the
+//! parking queue lock in the same step as its unpark-all, so a thread about to park either
+//! sees the flag or is woken, and a wake-up never outlives its `set` (a waiter that
+//! `clear`s and waits again is not woken by the `set` it has already seen). Threads woken by `set` get a token that makes
 //! them return `true` without looking at the flag again, so a `clear` right after the `set`
 //! cannot strand them (Python's rule).
 //!
@@ -123,14 +126,18 @@
 //! an action runs wait for it (Python's "draining"), so rounds never overlap.
 //!
 //! The queues share one generic implementation over a small storage trait (a `VecDeque`, a
-//! `Vec`, or a `BinaryHeap` of `(item, sequence number)`): a small lock-protected store,
+//! `Vec`, or a binary heap of `(item, sequence number)`): a small lock-protected store,
 //! three parking keys (getters, putters, `join` callers) and a counter of parked threads for
 //! each. A thread about to wait raises its counter and queues itself *before* releasing the
 //! lock (the parking layer's `before_sleep`), so a `put` or `get`, which reads the counter
 //! under the lock, always finds it: it wakes one, after releasing the lock, only when the
 //! counter says someone is parked. A blocked getter or putter first spins (without the
 //! lock) on a relaxed mirror of the length. No user code runs under the lock except a
-//! `PriorityQueue`'s `Ord`: items are moved in and out, and dropped by the caller.
+//! `PriorityQueue`'s `Ord`: items are moved in and out, and dropped by the caller. That
+//! heap is our own (not `BinaryHeap`, whose `pop` drops the item it was returning when `Ord`
+//! panics): it moves items by swaps only, catches a panicking comparison, puts back what it
+//! was taking, counts what it was given, and rebuilds its order before its next use; the
+//! panic is resumed once the lock is released.
 //!
 //! The parking layer (`src/parking.rs`) is a thin, reusable wrapper: `parking_lot_core` in
 //! production, a small loom-visible parking lot under `cfg(contexture_loom)`, so the loom
@@ -163,6 +170,10 @@
 //!   `shutdown(immediate = true)` returns the discarded items (Python drops them).
 //! - [`PriorityQueue`] hands out equal items in insertion order (Python's `heapq` makes no
 //!   promise, and Python needs the payload to be comparable for ties to work at all).
+//! - A [`PriorityQueue`] whose items' `Ord` panics stays consistent: a `put` keeps and
+//!   counts its item, a `get` removes nothing, `shutdown(true)` hands every item back, and
+//!   the panic then reaches the caller. (In Python a raising `__lt__` in `put` leaves the
+//!   item in the heap but uncounted by `task_done`/`join`, and in `get` loses the item.)
 //!
 //! # Differences from std/parking_lot
 //!

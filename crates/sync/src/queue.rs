@@ -1,9 +1,11 @@
 //! The queue family of Python's `queue` module: [`Queue`] (FIFO), [`LifoQueue`] and
 //! [`PriorityQueue`], one generic implementation over a small storage trait.
 
-use std::collections::{BinaryHeap, VecDeque};
+use std::any::Any;
+use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
+use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crate::error::{GetError, PutError, TaskDoneError};
@@ -17,13 +19,20 @@ use crate::parking::{
 /// interleavings without exploring anything new.
 const SPIN: bool = cfg!(not(contexture_loom));
 
+/// A panic payload, caught from user code (a `PriorityQueue` item's `Ord`) and resumed
+/// once the queue is consistent again and its lock released.
+type Panic = Box<dyn Any + Send + 'static>;
+
 /// How the items are kept: the one thing the three queue kinds differ in.
 pub(crate) trait Storage<T> {
     fn new() -> Self;
     fn len(&self) -> usize;
-    fn push(&mut self, item: T);
-    fn pop(&mut self) -> Option<T>;
-    /// Removes every item, in the order `pop` would have returned them.
+    /// Adds `item`. `Err`: user code (`Ord`) panicked, but the item was kept all the same.
+    fn push(&mut self, item: T) -> Result<(), Panic>;
+    /// Removes the next item. `Err`: user code (`Ord`) panicked and nothing was removed.
+    fn pop(&mut self) -> Result<Option<T>, Panic>;
+    /// Removes every item, in the order `pop` would have returned them (if that order
+    /// cannot be computed because `Ord` panics, in insertion order). Never panics.
     fn drain_all(&mut self) -> Vec<T>;
 }
 
@@ -37,11 +46,12 @@ impl<T> Storage<T> for Fifo<T> {
     fn len(&self) -> usize {
         self.0.len()
     }
-    fn push(&mut self, item: T) {
+    fn push(&mut self, item: T) -> Result<(), Panic> {
         self.0.push_back(item);
+        Ok(())
     }
-    fn pop(&mut self) -> Option<T> {
-        self.0.pop_front()
+    fn pop(&mut self) -> Result<Option<T>, Panic> {
+        Ok(self.0.pop_front())
     }
     fn drain_all(&mut self) -> Vec<T> {
         self.0.drain(..).collect()
@@ -58,11 +68,12 @@ impl<T> Storage<T> for Lifo<T> {
     fn len(&self) -> usize {
         self.0.len()
     }
-    fn push(&mut self, item: T) {
+    fn push(&mut self, item: T) -> Result<(), Panic> {
         self.0.push(item);
+        Ok(())
     }
-    fn pop(&mut self) -> Option<T> {
-        self.0.pop()
+    fn pop(&mut self) -> Result<Option<T>, Panic> {
+        Ok(self.0.pop())
     }
     fn drain_all(&mut self) -> Vec<T> {
         let mut items = std::mem::take(&mut self.0);
@@ -71,63 +82,150 @@ impl<T> Storage<T> for Lifo<T> {
     }
 }
 
-/// An item and its insertion number, ordered so that `BinaryHeap` (a max-heap) pops the
-/// smallest item first and, among equal items, the earliest put.
+/// An item and its insertion number (which breaks ties: equal items in insertion order).
 struct Entry<T> {
     item: T,
     seq: u64,
 }
 
-impl<T: Ord> Ord for Entry<T> {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        other
-            .item
-            .cmp(&self.item)
-            .then_with(|| other.seq.cmp(&self.seq))
+impl<T: Ord> Entry<T> {
+    /// Whether `self` comes out before `other`: the smaller item, or among equal items the
+    /// earlier put. Runs the user's `Ord`, which may panic.
+    fn before(&self, other: &Self) -> bool {
+        match self.item.cmp(&other.item) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Greater => false,
+            std::cmp::Ordering::Equal => self.seq < other.seq,
+        }
     }
 }
-
-impl<T: Ord> PartialOrd for Entry<T> {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<T: Ord> PartialEq for Entry<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == std::cmp::Ordering::Equal
-    }
-}
-
-impl<T: Ord> Eq for Entry<T> {}
 
 /// Smallest first; equal items in insertion order (a sequence number breaks ties).
+///
+/// A binary min-heap of our own rather than `BinaryHeap`, because the user's `Ord` may
+/// panic and `BinaryHeap::pop` then drops the item it was returning. Here the heap is
+/// rearranged by swaps only, so a panic at any comparison leaves every item in the vector;
+/// `pop` puts back the item it took; and the heap is marked `dirty` (its order may be
+/// broken) and rebuilt before its next use (hardening issue #11, item 9).
 pub(crate) struct Priority<T> {
-    heap: BinaryHeap<Entry<T>>,
+    /// A min-heap by [`Entry::before`], unless `dirty`.
+    heap: Vec<Entry<T>>,
     /// 2^64 puts would take centuries.
     next_seq: u64,
+    /// An `Ord` panicked mid-rearrangement: the heap order may be broken.
+    dirty: bool,
+}
+
+impl<T: Ord> Priority<T> {
+    fn sift_up(heap: &mut [Entry<T>], mut at: usize) {
+        while at > 0 {
+            let parent = (at - 1) / 2;
+            if !heap[at].before(&heap[parent]) {
+                break;
+            }
+            heap.swap(at, parent);
+            at = parent;
+        }
+    }
+
+    fn sift_down(heap: &mut [Entry<T>], mut at: usize) {
+        loop {
+            let left = 2 * at + 1;
+            if left >= heap.len() {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < heap.len() && heap[right].before(&heap[left]) {
+                right
+            } else {
+                left
+            };
+            if !heap[child].before(&heap[at]) {
+                break;
+            }
+            heap.swap(at, child);
+            at = child;
+        }
+    }
+
+    /// Runs `f` on the heap; if the user's `Ord` panics in it, marks the heap `dirty` and
+    /// returns the panic (every item is still in the vector: `f` only swaps).
+    fn guarded(&mut self, f: impl FnOnce(&mut [Entry<T>])) -> Result<(), Panic> {
+        let heap = &mut self.heap;
+        // AssertUnwindSafe: after a panic the heap holds every item (swaps only), and
+        // `dirty` records that its order may be broken.
+        let result = panic::catch_unwind(AssertUnwindSafe(|| f(heap)));
+        if result.is_err() {
+            self.dirty = true;
+        }
+        result
+    }
+
+    /// Restores the heap order after a panic (a full rebuild), if needed.
+    fn heal(&mut self) -> Result<(), Panic> {
+        if self.dirty {
+            self.guarded(|heap| {
+                for at in (0..heap.len() / 2).rev() {
+                    Self::sift_down(heap, at);
+                }
+            })?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
 }
 
 impl<T: Ord> Storage<T> for Priority<T> {
     fn new() -> Self {
         Priority {
-            heap: BinaryHeap::new(),
+            heap: Vec::new(),
             next_seq: 0,
+            dirty: false,
         }
     }
     fn len(&self) -> usize {
         self.heap.len()
     }
-    fn push(&mut self, item: T) {
+    fn push(&mut self, item: T) -> Result<(), Panic> {
         let seq = self.next_seq;
         self.next_seq += 1;
+        // In first: whatever the comparisons do, the item is kept.
         self.heap.push(Entry { item, seq });
+        if self.dirty {
+            return self.heal();
+        }
+        self.guarded(|heap| Self::sift_up(heap, heap.len() - 1))
     }
-    fn pop(&mut self) -> Option<T> {
-        self.heap.pop().map(|entry| entry.item)
+    fn pop(&mut self) -> Result<Option<T>, Panic> {
+        self.heal()?;
+        let Some(last) = self.heap.len().checked_sub(1) else {
+            return Ok(None);
+        };
+        self.heap.swap(0, last);
+        let Some(entry) = self.heap.pop() else {
+            return Ok(None);
+        };
+        match self.guarded(|heap| Self::sift_down(heap, 0)) {
+            Ok(()) => Ok(Some(entry.item)),
+            Err(payload) => {
+                // Nothing removed: the item goes back (the heap is `dirty` already).
+                self.heap.push(entry);
+                Err(payload)
+            }
+        }
     }
     fn drain_all(&mut self) -> Vec<T> {
-        std::iter::from_fn(|| self.pop()).collect()
+        let mut entries = std::mem::take(&mut self.heap);
+        self.dirty = false;
+        // AssertUnwindSafe: a panicking comparison leaves every entry in the slice (std's
+        // sort guarantees it); we then fall back to insertion order, which needs no `Ord`.
+        let sorted = panic::catch_unwind(AssertUnwindSafe(|| {
+            entries.sort_unstable_by(|a, b| a.item.cmp(&b.item).then(a.seq.cmp(&b.seq)));
+        }));
+        if sorted.is_err() {
+            entries.sort_unstable_by_key(|entry| entry.seq);
+        }
+        entries.into_iter().map(|entry| entry.item).collect()
     }
 }
 
@@ -197,7 +295,9 @@ impl<T, S: Storage<T>> Core<T, S> {
                 return Err(PutError::ShutDown(item));
             }
             if st.items.len() < self.limit {
-                st.items.push(item);
+                // Kept and counted even if the item's `Ord` panics (the panic is resumed
+                // below, once the queue is consistent and unlocked).
+                let pushed = st.items.push(item);
                 st.unfinished += 1;
                 // Relaxed: a hint for spinners and `qsize`.
                 self.len.store(st.items.len(), Ordering::Relaxed);
@@ -206,6 +306,9 @@ impl<T, S: Storage<T>> Core<T, S> {
                 drop(st);
                 if wake {
                     self.wake_one(&self.getters);
+                }
+                if let Err(payload) = pushed {
+                    panic::resume_unwind(payload);
                 }
                 return Ok(());
             }
@@ -227,7 +330,15 @@ impl<T, S: Storage<T>> Core<T, S> {
         let mut spun = !SPIN;
         let mut timed_out = false;
         loop {
-            if let Some(item) = st.items.pop() {
+            let popped = match st.items.pop() {
+                Ok(popped) => popped,
+                Err(payload) => {
+                    // The item's `Ord` panicked: nothing was removed, nothing changed.
+                    drop(st);
+                    panic::resume_unwind(payload);
+                }
+            };
+            if let Some(item) = popped {
                 // Relaxed: a hint for spinners and `qsize`.
                 self.len.store(st.items.len(), Ordering::Relaxed);
                 // Relaxed: putters raise it under the lock we hold.
@@ -733,8 +844,11 @@ queue_type! {
     ///
     /// Use a tuple `(priority, payload)` as Python does; unlike Python, the payload must be
     /// `Ord` too (or wrap it to compare by priority only). `Ord` runs under the queue's
-    /// lock: it must not use this queue. If it panics, the item being put is dropped, the
-    /// queue stays usable and the order of the items already in it is unspecified.
+    /// lock: it must not use this queue. If it panics, the panic reaches the caller once
+    /// the queue is consistent again, and nothing is lost: a `put` keeps its item (counted
+    /// in `qsize` and for `join`), a `get` removes nothing, `shutdown(true)` still hands
+    /// every item back (in insertion order when their order cannot be computed). The queue
+    /// stays usable; the order is restored as soon as the comparisons succeed again.
     ///
     /// ```
     /// use contexture_sync::PriorityQueue;
@@ -747,4 +861,86 @@ queue_type! {
     /// assert_eq!(q.get(), Ok((2, "middle")));
     /// ```
     PriorityQueue, Priority, [: Ord], "priority"
+}
+
+#[cfg(all(test, not(contexture_loom)))]
+mod tests {
+    use std::cell::Cell;
+    use std::cmp::Ordering as CmpOrdering;
+
+    use super::{Priority, Storage};
+
+    thread_local! {
+        /// Comparisons left before the next one panics (`u32::MAX`: never).
+        static FUSE: Cell<u32> = const { Cell::new(u32::MAX) };
+    }
+
+    /// A key whose comparison panics when the thread's fuse burns out.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Key(u32);
+
+    impl Ord for Key {
+        fn cmp(&self, other: &Self) -> CmpOrdering {
+            FUSE.with(|fuse| match fuse.get() {
+                u32::MAX => {}
+                0 => {
+                    fuse.set(u32::MAX);
+                    panic!("fuse");
+                }
+                left => fuse.set(left - 1),
+            });
+            self.0.cmp(&other.0)
+        }
+    }
+
+    impl PartialOrd for Key {
+        fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+            Some(self.cmp(other))
+        }
+    }
+
+    /// Random puts and gets, with a comparison panicking every few operations at a random
+    /// point: the heap never loses or duplicates an item (it always holds exactly the keys
+    /// put and not yet got), and whenever no panic intervenes, `pop` returns the smallest.
+    #[test]
+    fn priority_heap_survives_panicking_comparisons() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut heap: Priority<Key> = Priority::new();
+        let mut model: Vec<u32> = Vec::new();
+        let ops = if cfg!(miri) { 200 } else { 5_000 };
+        for _ in 0..ops {
+            let armed = next() % 5 == 0;
+            FUSE.with(|f| f.set(if armed { (next() % 6) as u32 } else { u32::MAX }));
+            if next() % 3 != 0 {
+                let key = (next() % 50) as u32;
+                // Kept whether or not a comparison panicked.
+                let _ = heap.push(Key(key));
+                model.push(key);
+            } else {
+                match heap.pop() {
+                    Ok(Some(Key(key))) => {
+                        let smallest = model.iter().copied().min().unwrap();
+                        assert_eq!(key, smallest, "smallest first");
+                        let at = model.iter().position(|&k| k == key).unwrap();
+                        model.swap_remove(at);
+                    }
+                    Ok(None) => assert!(model.is_empty()),
+                    Err(_) => {} // nothing removed
+                }
+            }
+            FUSE.with(|f| f.set(u32::MAX));
+            assert_eq!(heap.len(), model.len());
+        }
+        let mut keys: Vec<u32> = heap.drain_all().into_iter().map(|k| k.0).collect();
+        assert!(keys.windows(2).all(|w| w[0] <= w[1]), "drained in order");
+        keys.sort_unstable();
+        model.sort_unstable();
+        assert_eq!(keys, model);
+    }
 }

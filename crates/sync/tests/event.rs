@@ -109,3 +109,105 @@ fn ping_pong() {
         }
     });
 }
+
+/// One trial of the bench's event ping-pong (wait, clear, set the other), `rounds` round
+/// trips. Every `wait` must be answered by a `set` of that round: the setter bumps its
+/// count before `set`, and the waiter checks the count it sees once woken. A `wait` that
+/// returns with no matching `set` either shows there or strands both sides (each wait gives
+/// up after 5 s and reports it). `Err` names the first thing that went wrong.
+fn ping_pong_trial(rounds: usize) -> Result<(), String> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+    let (ping, pong) = (Event::new(), Event::new());
+    let (pings, pongs) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let stop = AtomicBool::new(false);
+    let patience = Duration::from_secs(5);
+    let fail = |what: String| {
+        // Unblock the other side so that both threads end and can be joined.
+        stop.store(true, SeqCst);
+        ping.set();
+        pong.set();
+        Err(what)
+    };
+    thread::scope(|s| {
+        let partner = s.spawn(|| {
+            for round in 1..=rounds {
+                if !ping.wait_timeout(patience) {
+                    return fail(format!("partner stranded in round {round}"));
+                }
+                if stop.load(SeqCst) {
+                    return Ok(());
+                }
+                let seen = pings.load(SeqCst);
+                if seen < round {
+                    return fail(format!("ping returned in round {round} with {seen} sets"));
+                }
+                ping.clear();
+                pongs.fetch_add(1, SeqCst);
+                pong.set();
+            }
+            Ok(())
+        });
+        let mut result = Ok(());
+        for round in 1..=rounds {
+            pings.fetch_add(1, SeqCst);
+            ping.set();
+            if !pong.wait_timeout(patience) {
+                result = fail(format!("main stranded in round {round}"));
+                break;
+            }
+            if stop.load(SeqCst) {
+                break;
+            }
+            let seen = pongs.load(SeqCst);
+            if seen < round {
+                result = fail(format!("pong returned in round {round} with {seen} sets"));
+                break;
+            }
+            pong.clear();
+        }
+        let partner = partner.join().unwrap();
+        result.and(partner)
+    })
+}
+
+/// Hardening issue #11, item 0: two threads ping-ponging on two events used to deadlock
+/// within seconds. A `set` raised the flag and only then, in a second step, woke the
+/// parked threads; a waiter that saw the flag before that second step could return,
+/// `clear`, wait again and be woken by the stale wake-up of the old `set` (a `wait` with no
+/// `set`), after which both sides could wait forever. Trials of 20,000 round trips (at
+/// least 20, then more while under 10 s) on a helper thread with a 30 s deadline, so that
+/// a hang fails the test instead of freezing the suite. The race is rare per round trip (the
+/// setter must be delayed between raising the flag and waking): on the old code about one
+/// run in three failed here, on a loaded 2-core machine. The loom model
+/// `loom_event_no_wait_without_set` catches it every time.
+#[test]
+fn ping_pong_stress_no_wait_without_set() {
+    let (min_trials, max_trials, rounds) = if cfg!(miri) {
+        (1, 1, 50)
+    } else {
+        (20, 1_000, 20_000)
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let helper = thread::spawn(move || {
+        let start = Instant::now();
+        let mut trial = 0;
+        while trial < max_trials
+            && (trial < min_trials || start.elapsed() < Duration::from_secs(10))
+            && start.elapsed() < Duration::from_secs(20)
+        {
+            if let Err(what) = ping_pong_trial(rounds) {
+                let _ = tx.send(Err(format!("trial {trial}: {what}")));
+                return;
+            }
+            trial += 1;
+        }
+        let _ = tx.send(Ok(trial));
+    });
+    match rx.recv_timeout(Duration::from_secs(if cfg!(miri) { 600 } else { 30 })) {
+        Ok(result) => {
+            helper.join().unwrap();
+            result.unwrap();
+        }
+        Err(_) => panic!("event ping-pong still running after the deadline (a hang)"),
+    }
+}
