@@ -75,9 +75,8 @@ impl Snapshot {
     ///
     /// # Panics
     ///
-    /// As [`Context::run`]: while this thread's thread-locals are being destroyed, or from a
-    /// `Clone` run by [`ContextVar::get`]; a panic of `f` is resumed after the previous
-    /// context is restored.
+    /// As [`Context::run`]: from a `Clone` run by [`ContextVar::get`]; a panic of `f` is
+    /// resumed after the previous context is restored.
     #[inline]
     pub fn run<R>(self, f: impl FnOnce() -> R) -> R {
         let here = current::here();
