@@ -42,6 +42,10 @@ impl<T> Entry<T> {
 /// - [`Local::with_init`] stores an initialiser that runs lazily, once per thread, on that
 ///   thread's first access (Python re-runs `local.__init__` in every thread).
 ///
+/// For `Local<Cell<T>>` and `Local<RefCell<T>>` there are std's `LocalKey` helpers (`set`,
+/// `take`, `replace`, `with_borrow`, `with_borrow_mut`); the reading ones return an `Option`,
+/// `None` on a thread that has no value yet (only possible without an initialiser).
+///
 /// `T` must be `Send` (a value may be dropped by the thread that drops the `Local`, or read
 /// by one that iterates it) and `'static` (values are dropped at thread exit, which a
 /// `mem::forget` of the `Local` cannot postpone, so they must not borrow anything).
