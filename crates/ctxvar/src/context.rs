@@ -367,6 +367,40 @@ impl Context {
     }
 }
 
+/// Drops the values this context alone holds one by one: a value whose `Drop` panics does
+/// not stop the others from being dropped, and its panic is resumed afterwards (only the
+/// first; the others, and any while already unwinding, are swallowed: a second panic would
+/// abort the process).
+impl Drop for Context {
+    fn drop(&mut self) {
+        let snapshot = self
+            .snapshot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // SAFETY: `&mut self`: nobody else can reach `parked`.
+        let parked = self
+            .parked
+            .with_mut(|p| std::mem::take(unsafe { &mut (*p).map }));
+        drop_two(parked, snapshot);
+    }
+}
+
+/// Drops two versions with [`current::drop_values`], resuming a panic only after both.
+fn drop_two(a: Map, b: Option<Map>) {
+    let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        current::drop_values(a, current::Unwind::Resume);
+    }));
+    if let Some(b) = b {
+        current::drop_values(b, current::Unwind::Resume);
+    }
+    if let Err(payload) = first {
+        if !std::thread::panicking() {
+            std::panic::resume_unwind(payload);
+        }
+    }
+}
+
 impl Default for Context {
     fn default() -> Context {
         Context::new()
@@ -434,7 +468,9 @@ impl Exit<'_> {
             // Release: as in `drop`.
             self.ctx.entered.store(false, Ordering::Release);
         }
-        drop(stale);
+        if let Some(stale) = stale {
+            current::drop_values(stale, current::Unwind::Resume);
+        }
     }
 }
 

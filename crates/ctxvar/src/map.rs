@@ -200,6 +200,9 @@ impl Map {
     /// stop the others from being dropped. A shared version is only released.
     pub(crate) fn drop_each(self, mut drop_one: impl FnMut(Value)) {
         let Some(arc) = self.0 else { return };
+        if Arc::strong_count(&arc) != 1 {
+            return; // shared: released by the drop of `arc` (a plain load first, no CAS)
+        }
         match Arc::try_unwrap(arc) {
             Ok(Inner::Small(v)) => v.into_iter().for_each(|(_, e)| drop_one(e.value)),
             Ok(Inner::Large(m)) => {

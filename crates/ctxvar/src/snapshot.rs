@@ -157,6 +157,8 @@ impl Drop for Exit {
     #[inline]
     fn drop(&mut self) {
         let (map, _) = self.here.leave(&mut self.entered);
-        drop(map); // after the switch back, outside the borrow: a value's `Drop` may use vars
+        // After the switch back, outside the borrow: a value's `Drop` may use vars. One by
+        // one, with a panic resumed after all (swallowed while unwinding: no abort).
+        current::drop_values(map, current::Unwind::Resume);
     }
 }
