@@ -433,8 +433,9 @@ unsafe fn take_entry<T: Send + 'static>(header: *const Header) -> Box<dyn Send> 
 }
 
 /// Drops values taken out of a `Local`, every one of them even if some panic; the first
-/// panic is resumed after the rest are dropped.
-fn drop_all<T>(values: Vec<T>) {
+/// panic is resumed after the rest are dropped (swallowed when already unwinding: a panic
+/// escaping a `Drop` then would abort the process).
+pub(crate) fn drop_all<T>(values: impl IntoIterator<Item = T>) {
     let mut first_panic = None;
     for value in values {
         if let Err(payload) =
@@ -448,7 +449,11 @@ fn drop_all<T>(values: Vec<T>) {
         }
     }
     if let Some(payload) = first_panic {
-        std::panic::resume_unwind(payload);
+        if std::thread::panicking() {
+            registry::drop_caught(payload);
+        } else {
+            std::panic::resume_unwind(payload);
+        }
     }
 }
 
