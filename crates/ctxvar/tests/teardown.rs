@@ -226,3 +226,28 @@ fn panicking_drop_of_a_late_value_does_not_abort() {
     on_thread(move || LATE.with(|l| *l.borrow_mut() = Some(SetsOnDrop(d))));
     assert_eq!(count(&drops), 1);
 }
+
+/// A `set_scoped` guard kept in another thread-local, dropped after this crate's exit
+/// cleanup drained the thread's context: its reset is accepted (the context is the same
+/// one) rather than refused, which would panic inside a thread-local destructor and abort.
+#[test]
+fn a_scoped_guard_dropped_after_the_exit_cleanup_resets_quietly() {
+    use contexture_ctxvar::ScopedSet;
+    static V: ContextVar<Arc<Tracked>> = ContextVar::new("v");
+    thread_local! {
+        static GUARD: RefCell<Option<ScopedSet<'static, Arc<Tracked>>>> =
+            const { RefCell::new(None) };
+    }
+    let drops = counter();
+    let d = drops.clone();
+    on_thread(move || {
+        // The guard's thread-local is registered first, so destroyed after the exit
+        // cleanup that the first `set` arms.
+        GUARD.with(|g| drop(g.borrow_mut().take()));
+        drop(V.set(Tracked::new("before", &d)));
+        GUARD.with(|g| *g.borrow_mut() = Some(V.set_scoped(Tracked::new("scoped", &d))));
+    });
+    // The cleanup drops "scoped"; the guard's reset then restores "before" (its token held
+    // it), which a later guard of the chain drops.
+    assert_eq!(count(&drops), 2);
+}

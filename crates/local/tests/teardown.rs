@@ -95,3 +95,40 @@ fn two_rounds_of_late_stores_are_both_dropped() {
     .unwrap();
     assert_eq!(drops.load(Ordering::SeqCst), 3);
 }
+
+/// The last handle to a `Local` dropped on one thread while another thread stores into it
+/// from a thread-local destructor after its exit cleanup ran (both racing, many rounds):
+/// each value is dropped exactly once, by whichever side gets there first.
+#[test]
+fn local_drop_racing_a_store_during_teardown_drops_each_value_once() {
+    struct StoresInto(
+        Arc<Local<Tracked>>,
+        Arc<AtomicUsize>,
+        Arc<std::sync::Barrier>,
+    );
+    impl Drop for StoresInto {
+        fn drop(&mut self) {
+            self.2.wait();
+            self.0.get_or(|| Tracked(self.1.clone()));
+        }
+    }
+    thread_local! {
+        static HOLDER: RefCell<Option<StoresInto>> = const { RefCell::new(None) };
+    }
+    static ARM: Local<u8> = Local::new();
+    let rounds = if cfg!(miri) { 4 } else { 300 };
+    let drops = Arc::new(AtomicUsize::new(0));
+    for _ in 0..rounds {
+        let local = Arc::new(Local::new());
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let (l, d, b) = (local.clone(), drops.clone(), barrier.clone());
+        let h = thread::spawn(move || {
+            HOLDER.with(|h| *h.borrow_mut() = Some(StoresInto(l, d, b)));
+            ARM.get_or(|| 1); // arms the exit cleanup after `HOLDER`: it runs first
+        });
+        barrier.wait();
+        drop(local); // races the store (and the thread's later cleanup)
+        h.join().unwrap();
+    }
+    assert_eq!(drops.load(Ordering::SeqCst), rounds);
+}
