@@ -15,6 +15,9 @@ use contexture_ctxvar::{AlreadyEntered, Context, ContextVar};
 static T: ContextVar<Arc<Tracked>> = ContextVar::new("t");
 static N: ContextVar<u32> = ContextVar::new("n");
 
+/// Entries per thread in the race to enter.
+const ROUNDS: u32 = if cfg!(miri) { 20 } else { 2_000 };
+
 /// Runs `f` on a helper thread; fails after 30 s instead of hanging the suite.
 fn within_30s(f: impl FnOnce() + Send + 'static) {
     let (tx, rx) = mpsc::channel();
@@ -33,7 +36,7 @@ fn within_30s(f: impl FnOnce() + Send + 'static) {
 #[test]
 fn last_handle_dropped_while_another_thread_reads() {
     within_30s(|| {
-        for round in 0..200 {
+        for round in 0..if cfg!(miri) { 4 } else { 200 } {
             let drops = counter();
             let ctx = Arc::new(Context::new());
             ctx.run(|| T.set(Tracked::new("t", &drops))).unwrap();
@@ -66,7 +69,7 @@ fn last_handle_dropped_while_another_thread_reads() {
 #[test]
 fn run_racing_readers_and_a_second_entry() {
     within_30s(|| {
-        for _ in 0..100 {
+        for _ in 0..if cfg!(miri) { 2 } else { 100 } {
             let ctx = Arc::new(Context::new());
             ctx.run(|| N.set(1)).unwrap();
             let inside = Arc::new(Barrier::new(3));
@@ -122,7 +125,7 @@ fn two_threads_racing_to_enter_one_context() {
                 thread::spawn(move || {
                     s.wait();
                     let mut entered = 0u32;
-                    for _ in 0..2_000 {
+                    for _ in 0..ROUNDS {
                         if c.run(|| N.set(N.get().unwrap() + 1)).is_ok() {
                             entered += 1;
                         }
@@ -132,7 +135,7 @@ fn two_threads_racing_to_enter_one_context() {
             })
             .collect();
         let total: u32 = workers.into_iter().map(|w| w.join().unwrap()).sum();
-        assert!(total >= 2_000);
+        assert!(total >= ROUNDS);
         assert_eq!(ctx.get(&N), Some(total), "no entry's write was lost");
     });
 }
