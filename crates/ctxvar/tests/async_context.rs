@@ -225,3 +225,27 @@ fn a_futures_own_context_can_be_entered_between_polls() {
     assert_eq!(fut.as_mut().poll(&mut cx), Poll::Ready(Some(5)));
     assert_eq!(fut.context().len(), 1);
 }
+
+/// A future that panics inside a poll in its shared context: the panic reaches the poller,
+/// the context keeps what the future set before panicking and is released (it can be
+/// entered, and polled in, again); the poller's context is untouched.
+#[test]
+fn a_future_panicking_in_a_poll_releases_its_context() {
+    let ctx = Arc::new(Context::new());
+    V.set(1);
+    let c = ctx.clone();
+    let r = std::panic::catch_unwind(move || {
+        block_on(
+            async {
+                V.set(8);
+                panic!("poll");
+            }
+            .in_context(c),
+        )
+    });
+    assert!(r.is_err());
+    assert_eq!(V.get(), Some(1));
+    assert_eq!(ctx.get(&V), Some(8));
+    assert_eq!(block_on(async { V.get() }.in_context(ctx.clone())), Some(8));
+    assert_eq!(ctx.run(|| V.get()), Ok(Some(8)));
+}

@@ -207,3 +207,13 @@ fn a_panicking_run_body_releases_the_context() {
     assert_eq!(ctx.get(&N), Some(4));
     assert_eq!(ctx.run(|| N.get()), Ok(Some(4)));
 }
+
+/// `with`'s closure panicking: the state is not left borrowed; the value is still there.
+#[test]
+fn a_panicking_with_closure_leaves_the_var_usable() {
+    N.set(11);
+    assert!(catch_unwind(|| N.with(|_| panic!("f"))).is_err());
+    assert_eq!(N.get(), Some(11));
+    N.set(12);
+    assert_eq!(N.with(|n| n.copied()), Some(12));
+}

@@ -207,3 +207,21 @@ fn a_panicking_drop_of_a_value_stored_during_teardown_does_not_abort() {
     .unwrap();
     assert_eq!(count(&drops), 2);
 }
+
+/// `with_borrow_mut`'s closure panicking: the borrow is released, the value (with what the
+/// closure changed before panicking) still there.
+#[test]
+fn a_panicking_with_borrow_mut_closure_leaves_the_value_usable() {
+    let local: Local<RefCell<Vec<u32>>> = Local::new();
+    local.set(vec![1]);
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        local.with_borrow_mut(|v| {
+            v.push(2);
+            panic!("f")
+        })
+    }));
+    assert!(r.is_err());
+    assert_eq!(local.with_borrow(Vec::clone), Some(vec![1, 2]));
+    local.with_borrow_mut(|v| v.push(3));
+    assert_eq!(local.take(), Some(vec![1, 2, 3]));
+}
