@@ -110,6 +110,10 @@
 //!   Python shows live values (the GIL makes them consistent). On the thread where it is
 //!   entered, reads are live, as in Python: where it is current, and further down the
 //!   stack under a nested entry (whose entry records the outer context's map for them).
+//!   To serve those other threads, a `run` of a shared [`Context`] publishes the version it
+//!   entered with: a value that version holds and the running code replaces stays alive
+//!   until the run exits (Python frees it at once). Values set and replaced within the run
+//!   are freed at once, and so is everything when the context goes.
 //! - A thread spawned with [`std::thread::spawn`] starts in an empty context, as in Python
 //!   before 3.14; [`thread::spawn`] inherits a copy, as 3.14's `thread_inherit_context`.
 //! - Futures do not carry a context by themselves (Rust has no built-in Task); wrap them
