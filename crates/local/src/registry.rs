@@ -270,7 +270,7 @@ fn arm_exit_guard(id: usize) -> bool {
                 false
             }
         });
-        if armed == Ok(true) {
+        if matches!(armed, Ok(true)) {
             return true;
         }
     }
