@@ -135,7 +135,7 @@ fn two_threads_racing_to_enter_one_context() {
             })
             .collect();
         let total: u32 = workers.into_iter().map(|w| w.join().unwrap()).sum();
-        assert!(total >= ROUNDS);
+        assert!(total > 0 && total <= 2 * ROUNDS);
         assert_eq!(ctx.get(&N), Some(total), "no entry's write was lost");
     });
 }
