@@ -373,6 +373,15 @@ impl Context {
 /// abort the process).
 impl Drop for Context {
     fn drop(&mut self) {
+        // `get_mut`: no atomic operation (a copy's drop is on the `copy_context` path);
+        // loom's mutex has no `get_mut`.
+        #[cfg(not(contexture_loom))]
+        let snapshot = self
+            .snapshot
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        #[cfg(contexture_loom)]
         let snapshot = self
             .snapshot
             .lock()
