@@ -171,16 +171,17 @@ fn dropping_an_into_iter_early_with_panicking_values_drops_all() {
         filled_by_live_threads(Local::new(), &drops, &[true, true, true]);
     let mut iter = local.into_iter();
     assert_eq!(iter.len(), 3);
-    let first = iter.next().unwrap();
-    std::mem::forget(first); // panics on drop: keep it out of the count
+    let first = iter.next().unwrap(); // taken: not the iterator's to drop
     let r = catch_unwind(AssertUnwindSafe(move || drop(iter)));
     assert!(r.is_err());
     assert_eq!(count(&drops), 2);
+    assert!(catch_unwind(AssertUnwindSafe(move || drop(first))).is_err());
+    assert_eq!(count(&drops), 3);
     drop(release);
     for h in handles {
         h.join().unwrap();
     }
-    assert_eq!(count(&drops), 2);
+    assert_eq!(count(&drops), 3);
 }
 
 /// A value stored during teardown (after the exit cleanup ran) whose `Drop` panics: the
