@@ -2,6 +2,7 @@
 
 mod bench;
 mod test_all;
+mod tidy;
 mod tour;
 mod util;
 

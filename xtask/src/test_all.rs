@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{tour, util};
+use crate::{tidy, tour, util};
 
 /// How one step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,10 +131,25 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
     }
 }
 
+/// `cargo fmt --check`, then the tidy check of markdown tables ([`tidy`]).
 fn fmt() -> Outcome {
     let mut cmd = util::cargo();
     cmd.args(["fmt", "--all", "--check"]);
-    command_step(cmd)
+    let formatted = command_step(cmd);
+    let tables = match tidy::markdown_tables() {
+        Ok(()) => Outcome::Pass,
+        Err(problems) => {
+            for problem in &problems {
+                eprintln!("tidy: {problem}");
+            }
+            Outcome::Fail(format!("{} broken markdown table row(s)", problems.len()))
+        }
+    };
+    match (formatted, tables) {
+        (Outcome::Pass, tables) => tables,
+        (Outcome::Fail(a), Outcome::Fail(b)) => Outcome::Fail(format!("{a}; {b}")),
+        (formatted, _) => formatted,
+    }
 }
 
 fn clippy() -> Outcome {

@@ -84,7 +84,7 @@ impl Context {
 
     pub(crate) fn from_map(map: Map) -> Context {
         Context {
-            id: current::fresh_id(),
+            id: current::fresh_id() | current::CTX_TAG,
             entered: AtomicBool::new(false),
             parked: UnsafeCell::new(Parked {
                 map,
@@ -109,7 +109,7 @@ impl Context {
     /// ```
     pub fn copy(&self) -> Context {
         let live = current::with(|s| (s.ctx_id() == self.id).then(|| s.share_map())).flatten();
-        Context::from_map(live.unwrap_or_else(|| self.read_published(Map::clone)))
+        Context::from_map(live.unwrap_or_else(|| self.read_elsewhere(Map::clone)))
     }
 
     /// Runs `f` with this context current on this thread; returns what `f` returns.
@@ -136,13 +136,14 @@ impl Context {
     ///
     /// # Panics
     ///
-    /// When called while this thread's thread-locals are being destroyed, or from a `Clone`
-    /// run by [`ContextVar::get`](crate::ContextVar::get) (the context is left untouched
-    /// then). A panic of `f` is resumed after the previous context is restored.
+    /// When called from a `Clone` run by [`ContextVar::get`](crate::ContextVar::get) (the
+    /// context is left untouched then). A panic of `f` is resumed after the previous context
+    /// is restored. (During thread teardown, from any thread-local's destructor, `run` works
+    /// as usual.)
     #[inline]
     pub fn run<R>(&self, f: impl FnOnce() -> R) -> Result<R, AlreadyEntered> {
-        // Both before the flag, so that their panics (the thread's state is gone, or busy
-        // in a `Clone` run by `get`) leave nothing taken.
+        // Both before the flag, so that their panics (the thread's state is busy in a
+        // `Clone` run by `get`; gone, under loom only) leave nothing taken.
         let here = current::here();
         let mut state = here.borrow_mut();
         // Acquire: pairs with the release in `Exit::drop`, so the previous runner's writes
@@ -177,8 +178,8 @@ impl Context {
     ///
     /// # Panics
     ///
-    /// As [`run`](Context::run): while this thread's thread-locals are being destroyed, and a
-    /// panic of `f` is resumed after the previous context is restored.
+    /// As [`run`](Context::run): from a `Clone` run by `get`, and a panic of `f` is resumed
+    /// after the previous context is restored.
     #[inline]
     pub fn run_mut<R>(&mut self, f: impl FnOnce() -> R) -> R {
         let here = current::here();
@@ -245,9 +246,9 @@ impl Context {
 
     /// The value of `var` in this context; a var's default does not count.
     ///
-    /// On the thread where this context is current, the live value; elsewhere (it is not
-    /// entered, or entered on another thread or further down this thread's stack), the
-    /// value as of when it was last exited.
+    /// On the thread where this context is entered (current, or further down the stack
+    /// under a nested entry), the live value, as in Python; elsewhere (it is not entered, or
+    /// entered on another thread), the value as of when it was last exited.
     ///
     /// ```
     /// use contexture_ctxvar::{copy_context, ContextVar};
@@ -329,7 +330,22 @@ impl Context {
             }
             unreachable!("the state was readable a moment ago");
         }
-        self.read_published(f)
+        self.read_elsewhere(f)
+    }
+
+    /// Runs `f` (no user code) on this context's map where it is not current: its live map
+    /// if it is entered further down this thread's stack, else the published version.
+    fn read_elsewhere<R>(&self, f: impl FnOnce(&Map) -> R) -> R {
+        match current::nested_map(self.id) {
+            Some(map) => f(&map),
+            None => self.read_published(f),
+        }
+    }
+
+    /// Whether this context is entered on this thread further down the stack (entered, and
+    /// a nested entry made another context current).
+    pub(crate) fn is_entered_below(&self) -> bool {
+        current::nested_map(self.id).is_some()
     }
 
     /// Runs `f` (no user code) on the version readers on other threads see.
@@ -348,6 +364,49 @@ impl Context {
     /// Whether this context is the current one of this thread.
     pub(crate) fn is_current(&self) -> bool {
         current::with(|s| s.ctx_id() == self.id) == Some(true)
+    }
+}
+
+/// Drops the values this context alone holds one by one: a value whose `Drop` panics does
+/// not stop the others from being dropped, and its panic is resumed afterwards (only the
+/// first; the others, and any while already unwinding, are swallowed: a second panic would
+/// abort the process).
+impl Drop for Context {
+    fn drop(&mut self) {
+        // `get_mut`: no atomic operation (a copy's drop is on the `copy_context` path);
+        // loom's mutex has no `get_mut`.
+        #[cfg(not(contexture_loom))]
+        let snapshot = self
+            .snapshot
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        #[cfg(contexture_loom)]
+        let snapshot = self
+            .snapshot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        // SAFETY: `&mut self`: nobody else can reach `parked`.
+        let parked = self
+            .parked
+            .with_mut(|p| std::mem::take(unsafe { &mut (*p).map }));
+        drop_two(parked, snapshot);
+    }
+}
+
+/// Drops two versions with [`current::drop_values`], resuming a panic only after both.
+fn drop_two(a: Map, b: Option<Map>) {
+    let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        current::drop_values(a, current::Unwind::Resume);
+    }));
+    if let Some(b) = b {
+        current::drop_values(b, current::Unwind::Resume);
+    }
+    if let Err(payload) = first {
+        if !std::thread::panicking() {
+            std::panic::resume_unwind(payload);
+        }
     }
 }
 
@@ -418,7 +477,9 @@ impl Exit<'_> {
             // Release: as in `drop`.
             self.ctx.entered.store(false, Ordering::Release);
         }
-        drop(stale);
+        if let Some(stale) = stale {
+            current::drop_values(stale, current::Unwind::Resume);
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell, RefMut};
+use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
 
 use crate::loom::{tls, IdCounter, Ordering};
@@ -19,6 +20,17 @@ const ID_BLOCK: u64 = 1024;
 
 /// Source of var and context ids: never reused, never 0 (0 means "no id yet").
 static NEXT_ID: IdCounter = IdCounter::new(1);
+
+/// Tag of the ids of [`Context`](crate::Context) objects (a thread's own context and the
+/// fresh context of a `Snapshot::run` have untagged ids): a switch away from a tagged id is
+/// a nested entry, whose outer map is kept where readers on this thread find it
+/// ([`nested_map`]). Counter values never reach it.
+pub(crate) const CTX_TAG: u64 = 1 << 62;
+
+/// Set in the state's `ctx_id` once this thread's exit cleanup drained its own context
+/// ([`ExitGuard`]): the next write there takes `ctx_id_or_assign`'s slow branch (one signed
+/// comparison covers both that and "no id yet"), which arms a later cleanup first.
+const TORN: u64 = 1 << 63;
 
 /// One remembered lookup: in map version `version`, var `id` was bound to the `T` at `ptr`
 /// (null: unbound).
@@ -40,14 +52,21 @@ const EMPTY_SLOT: Slot = Slot {
 /// `repr(C)` with `version` between `map` and `ctx_id`: side by side, the two were swapped
 /// with one 16-byte load right after two 8-byte stores of the previous switch, a
 /// store-forwarding stall (measured: ~5 ns of a ~13 ns `run`).
+///
+/// It has no destructor (the map is `ManuallyDrop`), so this thread-local is never
+/// destroyed: `get`, `set` and `run` work during the whole thread teardown, also from other
+/// thread-locals' destructors. The thread's own context is dropped by an [`ExitGuard`]
+/// instead, armed by its first write.
 #[repr(C)]
 pub(crate) struct State {
     /// The current map. Every change to it, or replacement of it, bumps `version`.
-    map: Map,
+    /// Dropped only by the exit guards (which take it out), never with the state.
+    map: ManuallyDrop<Map>,
     /// Changes whenever `map` may have changed; starts at 1 so that an empty slot never hits.
     version: u64,
-    /// Id of the current context; 0 while this is the thread's own context and no token was
-    /// made in it yet.
+    /// Id of the current context; 0 while this is the thread's own context (or a
+    /// `Snapshot::run`'s) and no token was made in it yet; [`CTX_TAG`] for a `Context`;
+    /// [`TORN`] once the exit cleanup drained the thread's own context.
     ctx_id: u64,
     /// True only while `map` is known to be the sole handle to its version: set after a
     /// write (which leaves the written version unshared), cleared when the map is shared
@@ -59,13 +78,16 @@ pub(crate) struct State {
 
 tls! {
     static CURRENT: RefCell<State> = RefCell::new(State {
-        map: Map::EMPTY,
+        map: ManuallyDrop::new(Map::EMPTY),
         version: 1,
         ctx_id: 0,
         unique: Cell::new(false),
         cache: [const { Cell::new(EMPTY_SLOT) }; CACHE_SLOTS],
     });
 }
+
+// The state must stay destructor-free: that is what keeps it usable during teardown.
+const _: () = assert!(!std::mem::needs_drop::<RefCell<State>>());
 
 tls! {
     /// The rest of this thread's block of ids: `(next, end)`.
@@ -87,7 +109,8 @@ pub(crate) fn fresh_id() -> u64 {
     .unwrap_or_else(|_| NEXT_ID.fetch_add(1, Ordering::Relaxed))
 }
 
-/// This thread's state; `None` while the thread-local is being destroyed.
+/// This thread's state; `None` only under loom (whose thread-locals can be destroyed: ours
+/// has no destructor, so std never destroys it).
 ///
 /// The callers below use the state outside `LocalKey::with`'s closure: passing the maps
 /// through that closure's captures cost a store-forwarding stall per switch (measured:
@@ -97,13 +120,13 @@ fn cell() -> Option<*const RefCell<State>> {
     CURRENT.try_with(ptr::from_ref).ok()
 }
 
-/// Runs `f` on this thread's state; `None` while the thread-local is being destroyed.
+/// Runs `f` on this thread's state; `None` only under loom (see [`cell`]).
 #[inline]
 pub(crate) fn with<R>(f: impl FnOnce(&State) -> R) -> Option<R> {
     let cell = cell()?;
-    // SAFETY: the pointer is to this thread's `CURRENT`, which was alive just now and is only
-    // destroyed by this thread's thread-local destructors, which cannot start while this
-    // call runs on this thread.
+    // SAFETY: the pointer is to this thread's `CURRENT`, which was alive just now and is
+    // never destroyed (under loom: only by this thread's thread-local destructors, which
+    // cannot start while this call runs on this thread).
     let cell = unsafe { &*cell };
     Some(f(&cell.borrow()))
 }
@@ -146,7 +169,7 @@ pub(crate) struct Entered {
 ///
 /// # Panics
 ///
-/// While the thread-local is being destroyed.
+/// Under loom only, once the thread-local was destroyed.
 #[inline]
 pub(crate) fn here() -> Here {
     match cell() {
@@ -196,7 +219,11 @@ impl Here {
         let mut state = self.state().borrow_mut();
         let written = state.version != entered.entered_at;
         let prev_map = std::mem::take(&mut entered.prev_map);
-        (state.switch(prev_map, entered.prev_id).0, written)
+        let left = state.switch(prev_map, entered.prev_id).0;
+        if entered.prev_id & CTX_TAG != 0 {
+            nested_pop(); // no value dropped: the state holds the same version again
+        }
+        (left, written)
     }
 }
 
@@ -242,7 +269,7 @@ impl State {
     #[inline]
     pub(crate) fn share_map(&self) -> Map {
         self.unique.set(false);
-        self.map.clone()
+        Map::clone(&self.map)
     }
 
     /// Id of the current context (0: the thread's own context, no id yet).
@@ -252,12 +279,34 @@ impl State {
     }
 
     /// Id of the current context, giving the thread's own context one if needed.
+    ///
+    /// A write goes through here, so this is also where the thread's own context arms its
+    /// exit cleanup: on its first write, and on the first write after a cleanup drained it
+    /// (a thread-local destructor that runs later). Both are the one signed comparison.
     #[inline]
     pub(crate) fn ctx_id_or_assign(&mut self) -> u64 {
-        if self.ctx_id == 0 {
-            self.ctx_id = fresh_id();
+        #[allow(clippy::cast_possible_wrap)] // the sign bit is `TORN`, on purpose
+        if self.ctx_id as i64 <= 0 {
+            self.ctx_id = assign_and_arm(self.ctx_id);
         }
         self.ctx_id
+    }
+
+    /// The current context's id, without the [`TORN`] mark: what a token made now records.
+    /// Clears the mark (arming a later cleanup) when `id` is this context's: used by a
+    /// `reset`, which writes too.
+    pub(crate) fn matches_torn(&mut self, id: u64) -> bool {
+        if self.ctx_id & TORN != 0 && self.ctx_id & !TORN == id && id != 0 {
+            self.ctx_id = assign_and_arm(self.ctx_id);
+            return true;
+        }
+        false
+    }
+
+    /// Takes the current map out (for the exit cleanup), leaving the empty one.
+    #[cfg(not(contexture_loom))]
+    fn take_map(&mut self) -> Map {
+        self.switch(Map::EMPTY, self.ctx_id).0
     }
 
     /// Binds var `id` to the value `make` returns (see [`Map::insert_with`]); returns the
@@ -295,6 +344,9 @@ impl State {
     #[inline]
     pub(crate) fn enter(&mut self, map: Map, ctx_id: u64) -> Entered {
         let (prev_map, prev_id) = self.switch(map, ctx_id);
+        if prev_id & CTX_TAG != 0 {
+            nested_push(prev_id, &prev_map);
+        }
         Entered {
             prev_map,
             prev_id,
@@ -308,8 +360,189 @@ impl State {
         self.version += 1;
         self.unique.set(false);
         (
-            std::mem::replace(&mut self.map, map),
+            std::mem::replace(&mut *self.map, map),
             std::mem::replace(&mut self.ctx_id, ctx_id),
         )
     }
 }
+
+tls! {
+    /// The maps of the `Context`s entered on this thread that a nested entry made not
+    /// current, innermost last, with their ids: what `Context::get`, `len` and `copy` read
+    /// for them on this thread (their live values, as Python shows; they cannot change until
+    /// the nested entry exits). Empty unless entries nest.
+    static NESTED: RefCell<Vec<(u64, Map)>> = RefCell::new(Vec::new());
+}
+
+/// Records `map`, the live map of the `Context` with id `id`, which a nested entry is making
+/// not current. (Fails softly once this thread-local is destroyed, late in teardown: reads
+/// then fall back to the published version.)
+#[cold]
+#[inline(never)]
+fn nested_push(id: u64, map: &Map) {
+    let _ = NESTED.try_with(|n| n.borrow_mut().push((id, map.clone())));
+}
+
+/// Forgets the record of the innermost [`nested_push`], at the exit of that nested entry.
+#[cold]
+#[inline(never)]
+fn nested_pop() {
+    let _ = NESTED.try_with(|n| drop(n.borrow_mut().pop()));
+}
+
+/// The live map of the `Context` with id `id` if it is entered on this thread further down
+/// the stack (a nested entry made it not current).
+pub(crate) fn nested_map(id: u64) -> Option<Map> {
+    NESTED
+        .try_with(|n| {
+            let n = n.borrow();
+            n.iter()
+                .rev()
+                .find(|(i, _)| *i == id)
+                .map(|(_, m)| m.clone())
+        })
+        .ok()
+        .flatten()
+}
+
+/// The slow branch of [`State::ctx_id_or_assign`]: arms an exit cleanup for this thread's
+/// context, then gives it an id (keeping the one it had before a cleanup drained it, so
+/// that its tokens stay valid).
+#[cold]
+#[inline(never)]
+fn assign_and_arm(ctx_id: u64) -> u64 {
+    arm_exit_cleanup();
+    match ctx_id & !TORN {
+        0 => fresh_id(),
+        id => id,
+    }
+}
+
+/// Drops this thread's own context at thread exit, while this crate's thread state is
+/// still alive (it never dies: see [`State`]), so that a value's `Drop` may use context
+/// vars and enter contexts. A thread-local destructor that runs after it and writes to the
+/// thread's context arms the next guard of the chain ([`LATE`]), which runs right after
+/// that destructor (a thread-local first reached during teardown has its destructor
+/// registered then, and run next).
+#[cfg(not(contexture_loom))]
+struct ExitGuard {
+    armed: Cell<bool>,
+}
+
+#[cfg(not(contexture_loom))]
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        if self.armed.get() {
+            drain_own_context();
+        }
+    }
+}
+
+#[cfg(not(contexture_loom))]
+/// Rounds of the exit cleanup: values whose `Drop` keeps writing new values into the
+/// thread's context are given up on after that many (they are leaked, never dropped twice).
+const MAX_EXIT_ROUNDS: usize = 64;
+
+/// Drops what the thread's own context holds, round after round (a value's `Drop` may set
+/// more), each value on its own with its panic caught: a panic in a thread-local
+/// destructor would abort the process. Then marks the context [`TORN`].
+#[cfg(not(contexture_loom))]
+fn drain_own_context() {
+    for _ in 0..MAX_EXIT_ROUNDS {
+        let Some(map) = try_with_mut(State::take_map) else {
+            return;
+        };
+        if map.len() == 0 {
+            break;
+        }
+        drop_values(map, Unwind::Swallow);
+    }
+    let _ = try_with_mut(|s| s.ctx_id |= TORN);
+}
+
+/// What [`drop_values`] does with a panic of a value's `Drop`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unwind {
+    /// Resume the first one after every value was dropped (unless already unwinding: then
+    /// swallow it, since a second panic would abort).
+    Resume,
+    /// Swallow them all (thread-local destructors, where a panic aborts).
+    #[cfg_attr(contexture_loom, allow(dead_code))] // loom builds have no exit guards
+    Swallow,
+}
+
+/// Drops `map`, each value it alone holds on its own, catching a panic of its `Drop` so
+/// that the others are still dropped and no second panic aborts the process.
+pub(crate) fn drop_values(map: Map, unwind: Unwind) {
+    let mut first = None;
+    map.drop_each(|value| {
+        if let Err(payload) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)))
+        {
+            if first.is_none() {
+                first = Some(payload);
+            } else {
+                drop_payload(payload);
+            }
+        }
+    });
+    if let Some(payload) = first {
+        if unwind == Unwind::Resume && !std::thread::panicking() {
+            std::panic::resume_unwind(payload);
+        }
+        drop_payload(payload);
+    }
+}
+
+/// Drops a value a `reset` or an exit displaced: while unwinding, with a panic of its `Drop`
+/// caught and swallowed (a second panic would abort the process).
+pub(crate) fn drop_displaced(value: Option<Value>) {
+    if value.is_some() && std::thread::panicking() {
+        if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            drop(value);
+        })) {
+            drop_payload(payload);
+        }
+    }
+}
+
+/// Drops a panic payload; if that panics too, leaks it rather than abort.
+fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(inner) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        drop(payload);
+    })) {
+        std::mem::forget(inner);
+    }
+}
+
+#[cfg(not(contexture_loom))]
+std::thread_local! {
+    /// The first exit guard, armed by the first write to the thread's own context.
+    static EXIT: ExitGuard = const { ExitGuard { armed: Cell::new(false) } };
+    static LATE0: ExitGuard = const { ExitGuard { armed: Cell::new(false) } };
+    static LATE1: ExitGuard = const { ExitGuard { armed: Cell::new(false) } };
+    static LATE2: ExitGuard = const { ExitGuard { armed: Cell::new(false) } };
+    static LATE3: ExitGuard = const { ExitGuard { armed: Cell::new(false) } };
+    static LATE4: ExitGuard = const { ExitGuard { armed: Cell::new(false) } };
+    static LATE5: ExitGuard = const { ExitGuard { armed: Cell::new(false) } };
+    static LATE6: ExitGuard = const { ExitGuard { armed: Cell::new(false) } };
+    static LATE7: ExitGuard = const { ExitGuard { armed: Cell::new(false) } };
+}
+
+/// Arms the first exit guard of the chain that is still alive (its destructor then runs at
+/// thread exit, or right after the running thread-local destructor). Past the last one,
+/// what is written is leaked (nine rounds of destructors writing after each cleanup).
+#[cfg(not(contexture_loom))]
+fn arm_exit_cleanup() {
+    for key in [
+        &EXIT, &LATE0, &LATE1, &LATE2, &LATE3, &LATE4, &LATE5, &LATE6, &LATE7,
+    ] {
+        if key.try_with(|g| g.armed.set(true)).is_ok() {
+            return;
+        }
+    }
+}
+
+/// Loom model threads are not torn down like OS threads: nothing to arm.
+#[cfg(contexture_loom)]
+fn arm_exit_cleanup() {}

@@ -41,9 +41,10 @@ pub trait FutureExt: Future + Sized {
     /// assert_eq!(V.get(), None);
     /// ```
     ///
-    /// A poll panics if `ctx` is entered on another thread at that moment (Python raises
-    /// `RuntimeError` in the task step); if it is already current on the polling thread,
-    /// the poll simply runs in it.
+    /// A poll panics if `ctx` is entered on another thread at that moment, or further down
+    /// the polling thread's stack under another context (Python raises `RuntimeError` in
+    /// the task step; the message says which); if it is already current on the polling
+    /// thread, the poll simply runs in it.
     fn in_context(self, ctx: Arc<Context>) -> InContext<Self> {
         InContext {
             future: self,
@@ -139,6 +140,9 @@ impl<F: Future> Future for InContext<F> {
                 // which was never called.
                 unsafe { Pin::new_unchecked(&mut this.future) }.poll(cx)
             }
+            Err(err) if ctx.is_entered_below() => panic!(
+                "cannot poll a future in its context: {err} further down this thread's stack"
+            ),
             Err(err) => panic!("cannot poll a future in its context: {err} on another thread"),
         }
     }

@@ -78,8 +78,11 @@
 //! an atomic `entered` flag with a compare-exchange (a try-lock: a second entry, nested or
 //! from another thread, gets [`AlreadyEntered`]), moves the parked map into the thread's
 //! state, runs `f`, and a drop guard moves it back and clears the flag — also on panic.
-//! Readers on threads where the context is not current (`get`, `copy`, `len`, `Debug`) use
-//! a snapshot behind a mutex: the version an entry published there before taking the map,
+//! A nested entry made on a thread where a `Context` is current (context ids carry a tag
+//! bit, so this is one test of a register) records the outer context's map in a
+//! thread-local list, which readers of that context on this thread use: its live values.
+//! Readers on other threads where the context is not current (`get`, `copy`, `len`,
+//! `Debug`) use a snapshot behind a mutex: the version an entry published there before taking the map,
 //! or, when it is empty, the parked map itself, read under that mutex. The snapshot is
 //! filled lazily (so a copy costs one reference count) and emptied by an exit that wrote
 //! (the thread's version counter tells), so an entry and exit that write nothing cost one
@@ -103,15 +106,26 @@
 //! - `Context` is not a `Mapping`: [`Context::get`], [`contains`](Context::contains),
 //!   [`len`](Context::len) and [`var_names`](Context::var_names) cover what the seeds use;
 //!   values of different types cannot be iterated as one type.
-//! - Reading a context that is entered *elsewhere* (on another thread, or further down this
-//!   thread's stack) shows it as of its last exit; Python shows live values (the GIL makes
-//!   them consistent). On the thread where it is current, reads are live, as in Python.
+//! - Reading a context that is entered on *another thread* shows it as of its last exit;
+//!   Python shows live values (the GIL makes them consistent). On the thread where it is
+//!   entered, reads are live, as in Python: where it is current, and further down the
+//!   stack under a nested entry (whose entry records the outer context's map for them).
+//!   To serve those other threads, a `run` of a shared [`Context`] publishes the version it
+//!   entered with: a value that version holds and the running code replaces stays alive
+//!   until the run exits (Python frees it at once). Values set and replaced within the run
+//!   are freed at once, and so is everything when the context goes.
 //! - A thread spawned with [`std::thread::spawn`] starts in an empty context, as in Python
 //!   before 3.14; [`thread::spawn`] inherits a copy, as 3.14's `thread_inherit_context`.
 //! - Futures do not carry a context by themselves (Rust has no built-in Task); wrap them
 //!   with [`FutureExt`] or use the tokio `spawn` helpers.
-//! - `get` and `set` must not be called from a value's `Clone` (used by `get`); `set` and
-//!   `run` panic while the thread's locals are being destroyed (std's `LocalKey` rule).
+//! - `get` and `set` must not be called from a value's `Clone` (used by `get`).
+//! - Thread teardown: `get`, `set` and `run` keep working from any thread-local's
+//!   destructor (this crate's thread state has no destructor, so std never destroys it).
+//!   The thread's own context is dropped at thread exit by an exit guard armed by its first
+//!   write; a value set by a thread-local destructor that runs after that guard arms the
+//!   next guard of a chain, which runs right after that destructor. Values are dropped one
+//!   by one with a panicking `Drop` caught (a panic there would abort the process).
+//!   What is still written after the chain's ninth guard ran is leaked.
 //!
 //! # Performance
 //!

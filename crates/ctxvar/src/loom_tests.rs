@@ -97,3 +97,39 @@ fn loom_reader_of_parked_map_vs_entry() {
         assert_eq!(ctx.get(&V), Some(2));
     });
 }
+
+/// The last handle to a context is dropped on one thread while another reads it (through a
+/// published version, after a run that wrote): the reader sees the value, and `Drop`
+/// (which takes the snapshot and the parked map) never races the reader's access to
+/// `parked` (loom's `UnsafeCell` checks it); the value is dropped once, after both.
+#[test]
+fn loom_last_handle_dropped_while_another_thread_reads() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static VALUE_DROPS: AtomicUsize = AtomicUsize::new(0);
+    struct Counted;
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            VALUE_DROPS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    static C: ContextVar<std::sync::Arc<Counted>> = ContextVar::new("c");
+    loom::model(|| {
+        VALUE_DROPS.store(0, Ordering::SeqCst);
+        let ctx = Arc::new(Context::new());
+        ctx.run(|| {
+            C.set(std::sync::Arc::new(Counted));
+        })
+        .unwrap();
+        let reader = {
+            let ctx = ctx.clone();
+            thread::spawn(move || {
+                let seen = ctx.get(&C).is_some();
+                drop(ctx);
+                seen
+            })
+        };
+        drop(ctx);
+        assert!(reader.join().unwrap());
+        assert_eq!(VALUE_DROPS.load(Ordering::SeqCst), 1);
+    });
+}

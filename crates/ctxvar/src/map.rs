@@ -195,6 +195,25 @@ impl Map {
         }
     }
 
+    /// Drops this version, handing each value it alone held to `drop_one` (which drops it)
+    /// rather than dropping them all in one go: so that a value whose `Drop` panics cannot
+    /// stop the others from being dropped. A shared version is only released.
+    pub(crate) fn drop_each(self, mut drop_one: impl FnMut(Value)) {
+        let Some(arc) = self.0 else { return };
+        if Arc::strong_count(&arc) != 1 {
+            return; // shared: released by the drop of `arc` (a plain load first, no CAS)
+        }
+        match Arc::try_unwrap(arc) {
+            Ok(Inner::Small(v)) => v.into_iter().for_each(|(_, e)| drop_one(e.value)),
+            Ok(Inner::Large(m)) => {
+                let values: Vec<Value> = m.entries().iter().map(|(_, e)| e.value.clone()).collect();
+                drop(m); // reference counts only: `values` holds every value
+                values.into_iter().for_each(drop_one);
+            }
+            Err(shared) => drop(shared), // the other handles keep the values
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         match self.0.as_deref() {
             None => 0,

@@ -75,9 +75,8 @@ impl Snapshot {
     ///
     /// # Panics
     ///
-    /// As [`Context::run`]: while this thread's thread-locals are being destroyed, or from a
-    /// `Clone` run by [`ContextVar::get`]; a panic of `f` is resumed after the previous
-    /// context is restored.
+    /// As [`Context::run`]: from a `Clone` run by [`ContextVar::get`]; a panic of `f` is
+    /// resumed after the previous context is restored.
     #[inline]
     pub fn run<R>(self, f: impl FnOnce() -> R) -> R {
         let here = current::here();
@@ -158,6 +157,8 @@ impl Drop for Exit {
     #[inline]
     fn drop(&mut self) {
         let (map, _) = self.here.leave(&mut self.entered);
-        drop(map); // after the switch back, outside the borrow: a value's `Drop` may use vars
+        // After the switch back, outside the borrow: a value's `Drop` may use vars. One by
+        // one, with a panic resumed after all (swallowed while unwinding: no abort).
+        current::drop_values(map, current::Unwind::Resume);
     }
 }

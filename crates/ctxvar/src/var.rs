@@ -225,8 +225,9 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     /// assert_eq!(before.get(&V), Some(1));
     /// ```
     ///
-    /// Called while this thread's thread-locals are being destroyed (from a value's `Drop`
-    /// at thread exit), `set` has no effect: the thread's context is gone.
+    /// `set` also works while the thread's thread-locals are being destroyed (from a
+    /// value's `Drop` at thread exit, or another thread-local's destructor): the next `get`
+    /// sees the value, and it is dropped before the thread is gone.
     ///
     /// # Panics
     ///
@@ -234,10 +235,10 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
     pub fn set(&self, value: T) -> Token<T> {
         let id = self.id();
         let name = self.name;
-        // `None`: this thread's context is being destroyed, there is nowhere to bind (the
-        // closure, and with it the value, was dropped unused); the token's context id 0
-        // then makes its `reset` a no-op. (The `Arc` is made at the store: built earlier, it
-        // went through the stack and stalled store forwarding, ~5 ns a set.)
+        // `None` only under loom (whose thread-locals can be destroyed; ours never are):
+        // the value is dropped unused and the token's context id 0 makes `reset` a no-op.
+        // (The `Arc` is made at the store: built earlier, it went through the stack and
+        // stalled store forwarding, ~5 ns a set.)
         let (ctx_id, old) = current::try_with_mut(move |s| {
             let ctx_id = s.ctx_id_or_assign();
             (
@@ -281,10 +282,11 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
             return Err(ResetError::WrongVar(token));
         }
         if token.ctx_id == 0 {
-            return Ok(()); // made while this thread's context was being destroyed
+            return Ok(()); // loom only: made while the thread-local was destroyed
         }
         let displaced = current::try_with_mut(|s| {
-            if s.ctx_id() != token.ctx_id {
+            // The second test: the thread's own context after its exit cleanup drained it.
+            if s.ctx_id() != token.ctx_id && !s.matches_torn(token.ctx_id) {
                 return Err(token);
             }
             Ok(match token.old {
@@ -294,7 +296,8 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
         })
         .unwrap_or(Ok(None))
         .map_err(ResetError::WrongContext)?;
-        drop(displaced); // outside the borrow: a value's `Drop` may use context vars
+        // Outside the borrow: a value's `Drop` may use context vars.
+        current::drop_displaced(displaced);
         Ok(())
     }
 

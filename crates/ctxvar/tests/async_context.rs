@@ -98,6 +98,56 @@ fn polling_while_the_context_is_entered_elsewhere_panics() {
     holder.join().unwrap();
 }
 
+/// Item 14: polling `fut.in_context(ctx)` while `ctx` is entered further down the same
+/// thread's stack (another context current above it) panics with a message that says so,
+/// not "on another thread".
+#[test]
+fn polling_while_the_context_is_entered_lower_on_this_thread_says_so() {
+    let ctx = Arc::new(Context::new());
+    let message = ctx
+        .run(|| {
+            Context::new()
+                .run(|| {
+                    let c = ctx.clone();
+                    let err = std::panic::catch_unwind(move || block_on(async {}.in_context(c)))
+                        .unwrap_err();
+                    err.downcast_ref::<String>().cloned().unwrap_or_default()
+                })
+                .unwrap()
+        })
+        .unwrap();
+    assert!(
+        message.contains("further down this thread's stack"),
+        "message: {message}"
+    );
+    assert!(!message.contains("another thread"), "message: {message}");
+    // The context is left usable.
+    assert_eq!(ctx.run(|| 1), Ok(1));
+}
+
+/// The message for a context entered on another thread still says that.
+#[test]
+fn polling_while_the_context_is_entered_on_another_thread_says_so() {
+    let ctx = Arc::new(Context::new());
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let c = ctx.clone();
+    let holder = std::thread::spawn(move || {
+        c.run(|| {
+            entered_tx.send(()).unwrap();
+            done_rx.recv().unwrap();
+        })
+        .unwrap();
+    });
+    entered_rx.recv().unwrap();
+    let c = ctx.clone();
+    let err = std::panic::catch_unwind(move || block_on(async {}.in_context(c))).unwrap_err();
+    done_tx.send(()).unwrap();
+    holder.join().unwrap();
+    let message = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("on another thread"), "message: {message}");
+}
+
 #[test]
 fn futures_interleaved_on_one_thread_keep_their_own_values() {
     let log = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -174,4 +224,28 @@ fn a_futures_own_context_can_be_entered_between_polls() {
     fut.context().run(|| V.set(5)).unwrap();
     assert_eq!(fut.as_mut().poll(&mut cx), Poll::Ready(Some(5)));
     assert_eq!(fut.context().len(), 1);
+}
+
+/// A future that panics inside a poll in its shared context: the panic reaches the poller,
+/// the context keeps what the future set before panicking and is released (it can be
+/// entered, and polled in, again); the poller's context is untouched.
+#[test]
+fn a_future_panicking_in_a_poll_releases_its_context() {
+    let ctx = Arc::new(Context::new());
+    V.set(1);
+    let c = ctx.clone();
+    let r = std::panic::catch_unwind(move || {
+        block_on(
+            async {
+                V.set(8);
+                panic!("poll");
+            }
+            .in_context(c),
+        )
+    });
+    assert!(r.is_err());
+    assert_eq!(V.get(), Some(1));
+    assert_eq!(ctx.get(&V), Some(8));
+    assert_eq!(block_on(async { V.get() }.in_context(ctx.clone())), Some(8));
+    assert_eq!(ctx.run(|| V.get()), Ok(Some(8)));
 }

@@ -314,43 +314,6 @@ fn other_threads_see_what_run_mut_wrote_after_a_run_published_the_context() {
     assert_eq!(ctx.run(|| V.get()), Ok(Some(2)));
 }
 
-/// A `run` reached from a thread-local destructor after this crate's own thread state was
-/// destroyed panics before it takes the context: the context stays usable, its values kept.
-#[test]
-fn run_after_the_thread_state_is_gone_leaves_the_context_usable() {
-    use std::cell::RefCell;
-    static V: ContextVar<u32> = ContextVar::new("v");
-    struct RunsOnDrop(Arc<Context>, std::sync::mpsc::Sender<bool>);
-    impl Drop for RunsOnDrop {
-        fn drop(&mut self) {
-            let ctx = &self.0;
-            let panicked =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.run(|| ()))).is_err();
-            self.1.send(panicked).unwrap();
-        }
-    }
-    thread_local! {
-        static GUARD: RefCell<Option<RunsOnDrop>> = const { RefCell::new(None) };
-    }
-    let ctx = Arc::new(Context::new());
-    ctx.run(|| V.set(5)).unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let theirs = ctx.clone();
-    std::thread::spawn(move || {
-        // Registered first, so destroyed after this crate's state (destructors run in
-        // reverse order of registration on Linux).
-        GUARD.with(|g| *g.borrow_mut() = Some(RunsOnDrop(theirs, tx)));
-        assert_eq!(V.get(), None); // the crate's state, registered second
-    })
-    .join()
-    .unwrap();
-    let panicked = rx.recv().unwrap();
-    if cfg!(target_os = "linux") {
-        assert!(panicked, "expected the crate's state to be gone first");
-    }
-    assert_eq!(ctx.run(|| V.get()), Ok(Some(5)));
-}
-
 /// `run` from a `Clone` that `get` is running panics (documented), before it takes the
 /// context: the context keeps its values and can be entered afterwards.
 #[test]
@@ -371,4 +334,76 @@ fn run_refused_inside_get_clone_leaves_the_context_usable() {
     assert!(refused.is_err());
     assert_eq!(ctx.run(|| TARGET.get()), Ok(Some(7)));
     assert_eq!(ctx.get(&TARGET), Some(7));
+}
+
+/// Item 12: inside `ctx1.run(|| { X.set(1); ctx2.run(..) })`, reads of `ctx1` on the same
+/// thread see its live values (Python does), for a nested `Context::run`, a `Snapshot::run`
+/// and a `run_mut` alike; after the nested entry exits, still live.
+#[test]
+fn a_nested_entry_on_the_same_thread_shows_the_outer_context_live() {
+    static X: ContextVar<u32> = ContextVar::new("x");
+    static Y: ContextVar<u32> = ContextVar::new("y");
+    let ctx1 = Context::new();
+    ctx1.run(|| V0.set(0)).unwrap(); // a first run, so that a stale version is published
+    let mut own = Context::new();
+    let seen = ctx1
+        .run(|| {
+            X.set(1);
+            Y.set(2);
+            let ctx2 = Context::new();
+            let in_run = ctx2
+                .run(|| {
+                    (
+                        ctx1.get(&X),
+                        ctx1.len(),
+                        ctx1.copy().get(&Y),
+                        ctx1.contains(&X),
+                        ctx1.var_names(),
+                    )
+                })
+                .unwrap();
+            let in_snapshot = contexture_ctxvar::Snapshot::default().run(|| ctx1.get(&X));
+            let in_run_mut = own.run_mut(|| ctx1.get(&Y));
+            // Two levels down.
+            let deep = ctx2
+                .run(|| Context::new().run(|| ctx1.get(&X)).unwrap())
+                .unwrap();
+            (in_run, in_snapshot, in_run_mut, deep, ctx1.get(&X))
+        })
+        .unwrap();
+    assert_eq!(
+        seen,
+        (
+            (Some(1), 3, Some(2), true, vec!["v0", "x", "y"]),
+            Some(1),
+            Some(2),
+            Some(1),
+            Some(1)
+        )
+    );
+    assert_eq!(ctx1.get(&X), Some(1));
+}
+
+static V0: ContextVar<u32> = ContextVar::new("v0");
+
+/// The nested record is only for this thread: another thread still sees the version of the
+/// last exit while the context is entered here.
+#[test]
+fn a_nested_entry_does_not_change_what_other_threads_see() {
+    static X: ContextVar<u32> = ContextVar::new("x");
+    let ctx1 = Context::new();
+    ctx1.run(|| X.set(1)).unwrap();
+    ctx1.run(|| {
+        X.set(2);
+        Context::new()
+            .run(|| {
+                assert_eq!(ctx1.get(&X), Some(2));
+                std::thread::scope(|s| {
+                    assert_eq!(s.spawn(|| ctx1.get(&X)).join().unwrap(), Some(1));
+                });
+            })
+            .unwrap();
+    })
+    .unwrap();
+    assert_eq!(ctx1.get(&X), Some(2));
 }

@@ -52,7 +52,7 @@ type Where = Option<usize>;
 struct ModelCtx {
     /// What the context holds now (for the entered one: its live values).
     live: ModelMap,
-    /// What readers on a thread where it is not current see: the values at its last exit.
+    /// What readers on a thread where it is not entered see: the values at its last exit.
     published: ModelMap,
 }
 
@@ -83,8 +83,10 @@ impl Harness {
         self.current_map().get(&var).copied().or(self.defaults[var])
     }
 
+    /// What a read of context `c` on this thread sees: its live values when it is entered
+    /// here (current, or further down under a nested entry), else those of its last exit.
     fn seen_from_outside(&self, c: usize) -> &ModelMap {
-        if self.current() == Some(c) {
+        if self.stack.contains(&c) {
             &self.models[c].live
         } else {
             &self.models[c].published

@@ -30,6 +30,11 @@ impl<T: Send + 'static, F: Fn() -> Cell<T>> Local<Cell<T>, F> {
 
     /// Takes this thread's value, leaving `T::default()`; `None` if it has none.
     ///
+    /// Unlike std's `LocalKey` helpers this returns an `Option`: a `Local` made with
+    /// [`Local::new`] has no value on a thread until one is stored there (Python's
+    /// `AttributeError`), and then the result is `None`; with [`Local::with_init`] the
+    /// initialiser runs first and the result is always `Some`.
+    ///
     /// ```
     /// use contexture_local::Local;
     /// use std::cell::Cell;
@@ -46,6 +51,11 @@ impl<T: Send + 'static, F: Fn() -> Cell<T>> Local<Cell<T>, F> {
 
     /// Replaces this thread's value with `value`, returning the old one (`None`, and `value`
     /// stored, if it had none).
+    ///
+    /// Unlike std's `LocalKey` helpers this returns an `Option`: a `Local` made with
+    /// [`Local::new`] has no value on a thread until one is stored there (Python's
+    /// `AttributeError`), and then the result is `None`; with [`Local::with_init`] the
+    /// initialiser runs first and the result is always `Some`.
     ///
     /// ```
     /// use contexture_local::Local;
@@ -68,6 +78,11 @@ impl<T: Send + 'static, F: Fn() -> Cell<T>> Local<Cell<T>, F> {
 impl<T: Send + 'static, F: Fn() -> RefCell<T>> Local<RefCell<T>, F> {
     /// Borrows this thread's value; `None` (and `f` not called) if it has none.
     ///
+    /// Unlike std's `LocalKey` helpers this returns an `Option`: a `Local` made with
+    /// [`Local::new`] has no value on a thread until one is stored there (Python's
+    /// `AttributeError`), and then the result is `None`; with [`Local::with_init`] the
+    /// initialiser runs first and the result is always `Some`.
+    ///
     /// Panics like [`RefCell::borrow`] if the value is mutably borrowed.
     ///
     /// ```
@@ -81,6 +96,11 @@ impl<T: Send + 'static, F: Fn() -> RefCell<T>> Local<RefCell<T>, F> {
     }
 
     /// Mutably borrows this thread's value; `None` (and `f` not called) if it has none.
+    ///
+    /// Unlike std's `LocalKey` helpers this returns an `Option`: a `Local` made with
+    /// [`Local::new`] has no value on a thread until one is stored there (Python's
+    /// `AttributeError`), and then the result is `None`; with [`Local::with_init`] the
+    /// initialiser runs first and the result is always `Some`.
     ///
     /// Panics like [`RefCell::borrow_mut`] if the value is already borrowed.
     ///
@@ -115,6 +135,11 @@ impl<T: Send + 'static, F: Fn() -> RefCell<T>> Local<RefCell<T>, F> {
 
     /// Takes this thread's value, leaving `T::default()`; `None` if it has none.
     ///
+    /// Unlike std's `LocalKey` helpers this returns an `Option`: a `Local` made with
+    /// [`Local::new`] has no value on a thread until one is stored there (Python's
+    /// `AttributeError`), and then the result is `None`; with [`Local::with_init`] the
+    /// initialiser runs first and the result is always `Some`.
+    ///
     /// ```
     /// use contexture_local::Local;
     /// use std::cell::RefCell;
@@ -131,6 +156,11 @@ impl<T: Send + 'static, F: Fn() -> RefCell<T>> Local<RefCell<T>, F> {
 
     /// Replaces this thread's value with `value`, returning the old one (`None`, and `value`
     /// stored, if it had none).
+    ///
+    /// Unlike std's `LocalKey` helpers this returns an `Option`: a `Local` made with
+    /// [`Local::new`] has no value on a thread until one is stored there (Python's
+    /// `AttributeError`), and then the result is `None`; with [`Local::with_init`] the
+    /// initialiser runs first and the result is always `Some`.
     ///
     /// ```
     /// use contexture_local::Local;

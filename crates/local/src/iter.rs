@@ -278,3 +278,11 @@ impl<T> Iterator for IntoIter<T> {
 }
 
 impl<T> ExactSizeIterator for IntoIter<T> {}
+
+/// The values not taken yet are dropped like those of a dropped `Local`: every one, even
+/// if some panic, the first panic resumed afterwards (swallowed while unwinding).
+impl<T> Drop for IntoIter<T> {
+    fn drop(&mut self) {
+        crate::local::drop_all(self.values.by_ref());
+    }
+}

@@ -49,12 +49,15 @@
 //!    `Local`'s footprint is bounded by the peak number of threads alive at once.
 //! 5. A `Drop` that panics during thread-exit cleanup is caught (the panic hook reports it);
 //!    the other values are still dropped and the process does not abort. A `Drop` that panics
-//!    while the `Local` itself is dropped (or cleared) is resumed after all the other values
-//!    were dropped.
+//!    while the `Local` itself is dropped (or cleared, or an [`IntoIter`] is dropped before
+//!    its end) is resumed after all the other values were dropped; while already unwinding
+//!    it is swallowed instead (a second panic would abort).
 //! 6. Access during thread teardown (from another thread-local's destructor) is memory-safe:
 //!    before this thread's cleanup ran, its values are there as usual; after it, `get` sees
-//!    nothing and a value stored then stays in the `Local` until the `Local` is dropped (its
-//!    thread id is then never reused).
+//!    nothing, and a value stored then is dropped (and the thread id it took released) by a
+//!    later-running fallback cleanup, right after that destructor returns. (Only past eight
+//!    such rounds, each storing after the previous cleanup, does a value stay in its `Local`
+//!    until the `Local` is dropped, its thread id then never reused.)
 //! 7. A value may own the `Local` it is stored in (through an `Arc`): dropping the value at
 //!    thread exit drops the `Local` too, safely and exactly once.
 //!

@@ -42,6 +42,10 @@ impl<T> Entry<T> {
 /// - [`Local::with_init`] stores an initialiser that runs lazily, once per thread, on that
 ///   thread's first access (Python re-runs `local.__init__` in every thread).
 ///
+/// For `Local<Cell<T>>` and `Local<RefCell<T>>` there are std's `LocalKey` helpers (`set`,
+/// `take`, `replace`, `with_borrow`, `with_borrow_mut`); the reading ones return an `Option`,
+/// `None` on a thread that has no value yet (only possible without an initialiser).
+///
 /// `T` must be `Send` (a value may be dropped by the thread that drops the `Local`, or read
 /// by one that iterates it) and `'static` (values are dropped at thread exit, which a
 /// `mem::forget` of the `Local` cannot postpone, so they must not borrow anything).
@@ -429,8 +433,9 @@ unsafe fn take_entry<T: Send + 'static>(header: *const Header) -> Box<dyn Send> 
 }
 
 /// Drops values taken out of a `Local`, every one of them even if some panic; the first
-/// panic is resumed after the rest are dropped.
-fn drop_all<T>(values: Vec<T>) {
+/// panic is resumed after the rest are dropped (swallowed when already unwinding: a panic
+/// escaping a `Drop` then would abort the process).
+pub(crate) fn drop_all<T>(values: impl IntoIterator<Item = T>) {
     let mut first_panic = None;
     for value in values {
         if let Err(payload) =
@@ -444,7 +449,11 @@ fn drop_all<T>(values: Vec<T>) {
         }
     }
     if let Some(payload) = first_panic {
-        std::panic::resume_unwind(payload);
+        if std::thread::panicking() {
+            registry::drop_caught(payload);
+        } else {
+            std::panic::resume_unwind(payload);
+        }
     }
 }
 

@@ -241,6 +241,42 @@ tls! {
     static GUARD: ExitGuard = ExitGuard { id: Cell::new(usize::MAX) };
 }
 
+// The later-running fallbacks: a value stored from a thread-local destructor that runs
+// after `GUARD`'s (so after this thread's cleanup released its id) registers the thread
+// again and arms the first of these still alive. A thread-local first reached during
+// teardown has its destructor registered then, and run right after the running one, so
+// that value is dropped and its id released before the thread is gone.
+tls! { static LATE0: ExitGuard = ExitGuard { id: Cell::new(usize::MAX) }; }
+tls! { static LATE1: ExitGuard = ExitGuard { id: Cell::new(usize::MAX) }; }
+tls! { static LATE2: ExitGuard = ExitGuard { id: Cell::new(usize::MAX) }; }
+tls! { static LATE3: ExitGuard = ExitGuard { id: Cell::new(usize::MAX) }; }
+tls! { static LATE4: ExitGuard = ExitGuard { id: Cell::new(usize::MAX) }; }
+tls! { static LATE5: ExitGuard = ExitGuard { id: Cell::new(usize::MAX) }; }
+tls! { static LATE6: ExitGuard = ExitGuard { id: Cell::new(usize::MAX) }; }
+tls! { static LATE7: ExitGuard = ExitGuard { id: Cell::new(usize::MAX) }; }
+
+/// Arms the first exit guard still alive (and not armed for another id) to clean up `id`;
+/// false when all of them already ran.
+fn arm_exit_guard(id: usize) -> bool {
+    for key in [
+        &GUARD, &LATE0, &LATE1, &LATE2, &LATE3, &LATE4, &LATE5, &LATE6, &LATE7,
+    ] {
+        let armed = key.try_with(|g| {
+            let current = g.id.get();
+            if current == usize::MAX || current == id {
+                g.id.set(id);
+                true
+            } else {
+                false
+            }
+        });
+        if matches!(armed, Ok(true)) {
+            return true;
+        }
+    }
+    false
+}
+
 struct ExitGuard {
     id: Cell<usize>,
 }
@@ -274,9 +310,10 @@ fn register_current(registry: &mut Registry) -> Thread {
     let thread = Thread::new(registry.alloc_id());
     // `THREAD` has no destructor, so it is accessible even during teardown.
     let _ = THREAD.try_with(|t| t.set(Some(thread)));
-    // During teardown, after our guard already ran, this fails: then no cleanup will run for
-    // this id. Its values are dropped with their `Local`, and the id is never reused.
-    let _ = GUARD.try_with(|g| g.id.set(thread.id));
+    // During teardown, after our guard already ran, a later guard of the chain is armed.
+    // Past the whole chain (nine rounds of destructors storing after each cleanup) none
+    // runs: the values stay until their `Local` is dropped and the id is never reused.
+    let _ = arm_exit_guard(thread.id);
     thread
 }
 
@@ -293,7 +330,11 @@ pub(crate) fn ids_high_water() -> usize {
 #[cfg(all(test, contexture_loom))]
 pub(crate) fn exit_current_thread_for_loom() {
     if let Some(thread) = current_if_registered() {
-        GUARD.with(|g| g.id.set(usize::MAX));
+        for key in [
+            &GUARD, &LATE0, &LATE1, &LATE2, &LATE3, &LATE4, &LATE5, &LATE6, &LATE7,
+        ] {
+            let _ = key.try_with(|g| g.id.set(usize::MAX));
+        }
         exit_thread(thread.id);
     }
 }
