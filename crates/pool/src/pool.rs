@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::sync::{MutexGuard, PoisonError};
-use std::thread::{self, JoinHandle};
+use std::thread::{self, JoinHandle, ThreadId};
 
 use crossbeam_channel::{Receiver, Sender};
 use crossbeam_utils::CachePadded;
@@ -54,7 +54,19 @@ struct Config {
 }
 
 struct PoolState {
+    /// Join handles of the workers that nobody has started to join.
     workers: Vec<JoinHandle<()>>,
+    /// Workers that a `shutdown(wait = true)` caller is joining right now.
+    joining: Vec<ThreadId>,
+    /// The pool's own workers that are inside `shutdown(wait = true)` (called from a job):
+    /// another such worker does not wait for them (each would wait for the other).
+    waiting_workers: Vec<ThreadId>,
+    /// Workers started so far; never decreases, whoever holds or joins their handles (the
+    /// count of stops to send, and the next worker's number).
+    started: usize,
+    /// One stop per started worker has been queued (by the shutdown or the break that came
+    /// first). No worker starts afterwards: both refuse submits first.
+    stopping: bool,
     shutdown: bool,
     broken: Option<String>,
     /// Free places in a bounded queue.
@@ -71,6 +83,8 @@ struct Shared {
     state: Mutex<PoolState>,
     /// Signalled when room frees up in a bounded queue, and at shutdown.
     room_freed: Condvar,
+    /// Signalled when a `shutdown(wait = true)` caller has joined a worker, or stops waiting.
+    joined: Condvar,
     /// Idle workers that nobody has claimed yet (Python's `_idle_semaphore`). Kept only
     /// until `max_workers` run (see `all_started`).
     idle: AtomicUsize,
@@ -244,11 +258,16 @@ impl Builder {
                 jobs_rx,
                 state: Mutex::new(PoolState {
                     workers: Vec::new(),
+                    joining: Vec::new(),
+                    waiting_workers: Vec::new(),
+                    started: 0,
+                    stopping: false,
                     shutdown: false,
                     broken: None,
                     room: self.queue_bound.unwrap_or(usize::MAX),
                 }),
                 room_freed: Condvar::new(),
+                joined: Condvar::new(),
                 idle: AtomicUsize::new(0),
                 all_started: AtomicBool::new(false),
                 gate: CachePadded::new(Gate::new()),
@@ -361,7 +380,8 @@ impl ThreadPool {
     /// assert_eq!(pool.workers(), 1, "an idle worker is reused before a new one starts");
     /// ```
     pub fn workers(&self) -> usize {
-        self.shared.lock().workers.len()
+        let state = self.shared.lock();
+        state.workers.len() + state.joining.len()
     }
 
     /// Queues `f`; waits for room when the queue is bounded and full. Refused, with `f` handed
@@ -448,6 +468,20 @@ impl ThreadPool {
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
+        // An idle worker's token is claimed before the job is sent: claimed after, it could
+        // be taken first by that very worker, which claims whatever token is left once it has
+        // received a job (Miri found this: a second worker started for one job at a time).
+        let claimed = state.started >= shared.config.max_workers || shared.claim_idle();
+        // The worker starts before the job exists: if the OS refuses the first one, the pool
+        // breaks and the closure comes back inside the error.
+        if !claimed {
+            if let Err((why, failed)) = spawn_worker(shared, &mut state) {
+                drop(state);
+                shared.room_freed.notify_all();
+                fail_all(failed);
+                return Err(SubmitError::Broken(f, why));
+            }
+        }
         let job = Arc::new(Job::new(
             f,
             Captured::capture(shared.config.propagate_context),
@@ -456,56 +490,17 @@ impl ThreadPool {
         if shared.config.queue_bound.is_some() {
             state.room -= 1;
         }
-        // An idle worker's token is claimed before the job is sent: claimed after, it could
-        // be taken first by that very worker, which claims whatever token is left once it has
-        // received a job (Miri found this: a second worker started for one job at a time).
-        let claimed = state.workers.len() >= shared.config.max_workers || shared.claim_idle();
         // Sent under the lock, so that shutdown sees every job queued before it. The channel
         // is unbounded (the bound is `room`), so this never blocks.
         let _ = shared.jobs_tx.send(Some(job as Arc<dyn Runnable>));
-        if !claimed && state.workers.len() < shared.config.max_workers {
-            let failed = self.spawn_worker(&mut state);
-            drop(state);
-            fail_all(failed);
-        }
         Ok(handle)
     }
 
-    /// Starts a worker. If the OS refuses and there is no worker at all, the pool breaks:
-    /// the queued jobs are returned, to be failed once the lock is released.
-    #[must_use]
-    fn spawn_worker(&self, state: &mut PoolState) -> Vec<(Arc<dyn Runnable>, TaskError)> {
-        let index = state.workers.len();
-        let mut builder =
-            thread::Builder::new().name(format!("{}_{index}", self.shared.config.prefix));
-        if let Some(bytes) = self.shared.config.stack_size {
-            builder = builder.stack_size(bytes);
-        }
-        let shared = self.shared.clone();
-        match builder.spawn(move || worker(&shared)) {
-            Ok(handle) => {
-                state.workers.push(handle);
-                if state.workers.len() >= self.shared.config.max_workers {
-                    // Relaxed: a hint that only saves work; a worker that still counts
-                    // meanwhile only updates a number nobody reads any more.
-                    self.shared.all_started.store(true, Ordering::Relaxed);
-                }
-                Vec::new()
-            }
-            // The OS refused a thread: the job stays queued for the existing workers; with
-            // none at all, the pool cannot run anything, so it breaks.
-            Err(e) if state.workers.is_empty() => break_locked(
-                &self.shared,
-                state,
-                format!("could not start a worker: {e}"),
-            ),
-            Err(_) => Vec::new(),
-        }
-    }
-
     /// Refuses new work; with `cancel_pending`, cancels every queued job; with `wait`, joins
-    /// every worker before returning (queued jobs that were not cancelled run first).
-    /// Calling it again is harmless; calling it from a job does not join that job's worker.
+    /// every worker before returning (queued jobs that were not cancelled run first), also
+    /// when another call (or the pool's drop) is joining them at the same time.
+    /// Calling it again is harmless; calling it from a job does not join that job's worker
+    /// (nor the workers of other jobs that are waiting in `shutdown` too).
     ///
     /// ```
     /// use contexture_pool::{SubmitError, ThreadPool};
@@ -517,42 +512,109 @@ impl ThreadPool {
     /// ```
     pub fn shutdown(&self, wait: bool, cancel_pending: bool) {
         let shared = &self.shared;
-        let mut cancelled = Vec::new();
-        let workers = {
+        let cancelled = {
             let mut state = shared.lock();
             shared.gate.close();
-            if cancel_pending {
-                while let Ok(message) = shared.jobs_rx.try_recv() {
-                    // A `None` is a stop sent by an earlier shutdown: sent again below.
-                    if let Some(job) = message {
-                        cancelled.push((job, TaskError::Cancelled));
-                    }
-                }
-            }
-            if !state.shutdown || cancel_pending {
-                // One stop per worker, behind the jobs still queued (so they still run).
-                for _ in 0..state.workers.len() {
-                    let _ = shared.jobs_tx.send(None);
-                }
-            }
-            state.shutdown = true;
-            if wait {
-                std::mem::take(&mut state.workers)
+            let cancelled = if cancel_pending {
+                drain(shared, || TaskError::Cancelled)
             } else {
                 Vec::new()
-            }
+            };
+            state.shutdown = true;
+            send_stops(shared, &mut state);
+            cancelled
         };
         shared.room_freed.notify_all();
         // Outside the lock: cancelling runs the jobs' done callbacks.
         fail_all(cancelled);
-        let me = thread::current().id();
-        for worker in workers {
-            if worker.thread().id() != me {
-                // A worker never panics: jobs, callbacks, the initializer and whatever user
-                // code runs around a job on it are caught.
-                let _ = worker.join();
-            }
+        if wait {
+            join_workers(shared);
         }
+    }
+}
+
+/// Joins every worker of a pool that is stopping (except the caller, if it is one), sharing
+/// the work with any other caller doing the same: returns once each of those workers has
+/// been joined, by this call or another.
+fn join_workers(shared: &Shared) {
+    let me = thread::current().id();
+    let mut state = shared.lock();
+    let is_worker =
+        state.workers.iter().any(|w| w.thread().id() == me) || state.joining.contains(&me);
+    if is_worker {
+        state.waiting_workers.push(me);
+        // A worker that skipped this one while it was not waiting must look again.
+        shared.joined.notify_all();
+    }
+    loop {
+        // Who this call waits for: everybody but itself, and for a worker, not the other
+        // workers waiting here (each would wait for the other).
+        let waits_for = |state: &PoolState, id: ThreadId| {
+            id != me && !(is_worker && state.waiting_workers.contains(&id))
+        };
+        if let Some(at) = state
+            .workers
+            .iter()
+            .position(|w| waits_for(&state, w.thread().id()))
+        {
+            let worker = state.workers.swap_remove(at);
+            let id = worker.thread().id();
+            state.joining.push(id);
+            drop(state);
+            // A worker never panics: jobs, callbacks, the initializer and whatever user code
+            // runs around a job on it are caught.
+            let _ = worker.join();
+            state = shared.lock();
+            state.joining.retain(|&j| j != id);
+            shared.joined.notify_all();
+        } else if state.joining.iter().any(|&id| waits_for(&state, id)) {
+            state = shared
+                .joined
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        } else {
+            break;
+        }
+    }
+    if is_worker {
+        state.waiting_workers.retain(|&id| id != me);
+        // Other waiting workers skipped this one; a caller that is not a worker never did.
+        shared.joined.notify_all();
+    }
+}
+
+/// Starts a worker. If the OS refuses and no worker was ever started, the pool breaks:
+/// the reason comes back with the queued jobs, to be failed once the lock is released.
+#[allow(clippy::type_complexity)]
+fn spawn_worker(
+    shared: &Arc<Shared>,
+    state: &mut PoolState,
+) -> Result<(), (String, Vec<(Arc<dyn Runnable>, TaskError)>)> {
+    let index = state.started;
+    let mut builder = thread::Builder::new().name(format!("{}_{index}", shared.config.prefix));
+    if let Some(bytes) = shared.config.stack_size {
+        builder = builder.stack_size(bytes);
+    }
+    let for_worker = shared.clone();
+    match builder.spawn(move || worker(&for_worker)) {
+        Ok(handle) => {
+            state.workers.push(handle);
+            state.started += 1;
+            if state.started >= shared.config.max_workers {
+                // Relaxed: a hint that only saves work; a worker that still counts
+                // meanwhile only updates a number nobody reads any more.
+                shared.all_started.store(true, Ordering::Relaxed);
+            }
+            Ok(())
+        }
+        // The OS refused a thread: the job is queued for the existing workers; with none
+        // at all, the pool cannot run anything, so it breaks.
+        Err(e) if state.started == 0 => {
+            let why = format!("could not start a worker: {e}");
+            let failed = break_locked(shared, state, why.clone());
+            Err((why, failed))
+        }
+        Err(_) => Ok(()),
     }
 }
 
@@ -567,7 +629,7 @@ impl fmt::Debug for ThreadPool {
         let state = self.shared.lock();
         f.debug_struct("ThreadPool")
             .field("max_workers", &self.shared.config.max_workers)
-            .field("workers", &state.workers.len())
+            .field("workers", &(state.workers.len() + state.joining.len()))
             .field("queued", &self.shared.jobs_rx.len())
             .field("shutdown", &state.shutdown)
             .field("broken", &state.broken)
@@ -585,15 +647,40 @@ fn break_locked(
 ) -> Vec<(Arc<dyn Runnable>, TaskError)> {
     state.broken = Some(why.clone());
     shared.gate.close();
-    let mut failed = Vec::new();
-    while let Ok(message) = shared.jobs_rx.try_recv() {
-        failed.extend(message.map(|job| (job, TaskError::BrokenPool(why.clone()))));
-    }
+    let failed = drain(shared, || TaskError::BrokenPool(why.clone()));
     // Stop the other workers too.
-    for _ in 0..state.workers.len() {
+    send_stops(shared, state);
+    failed
+}
+
+/// Takes every queued job out, each with the error to fail it with. The stops it finds
+/// (queued by an earlier shutdown or break) go back in: each is some worker's only way out.
+#[must_use]
+fn drain(shared: &Shared, error: impl Fn() -> TaskError) -> Vec<(Arc<dyn Runnable>, TaskError)> {
+    let mut failed = Vec::new();
+    let mut stops = 0;
+    while let Ok(message) = shared.jobs_rx.try_recv() {
+        match message {
+            Some(job) => failed.push((job, error())),
+            None => stops += 1,
+        }
+    }
+    for _ in 0..stops {
         let _ = shared.jobs_tx.send(None);
     }
     failed
+}
+
+/// Queues one stop per worker ever started, behind the jobs still queued (so they still
+/// run), once: by the first shutdown or break. Counted by `started`, not by the join
+/// handles, which a waiting shutdown may hold.
+fn send_stops(shared: &Shared, state: &mut PoolState) {
+    if !state.stopping {
+        state.stopping = true;
+        for _ in 0..state.started {
+            let _ = shared.jobs_tx.send(None);
+        }
+    }
 }
 
 /// Ends jobs that never started with their error. Call without the pool lock held.

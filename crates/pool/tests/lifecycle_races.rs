@@ -1,0 +1,133 @@
+//! Lifecycle calls racing each other: a waiting `shutdown` (or the pool's drop) against a
+//! later shutdown that cancels the queue, against a pool that breaks meanwhile, and two
+//! waiting shutdowns at once. Each must end every worker and join it before returning.
+
+mod common;
+
+use common::{blocker, until_refused, within};
+use contexture_pool::{TaskError, ThreadPool};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+#[test]
+fn a_waiting_shutdown_then_a_cancelling_shutdown_still_ends_every_worker() {
+    let pool = Arc::new(ThreadPool::builder().max_workers(2).build().unwrap());
+    let (busy_a, release_a) = blocker(&pool);
+    let (busy_b, release_b) = blocker(&pool);
+    let p = pool.clone();
+    let waiting = std::thread::spawn(move || within(LIMIT, move || p.shutdown(true, false)));
+    until_refused(&pool); // the waiting shutdown has queued its stops
+    pool.shutdown(false, true); // drains the queue: the stops must survive
+    release_a.send(()).unwrap();
+    release_b.send(()).unwrap();
+    assert_eq!(
+        waiting.join().unwrap(),
+        Some(()),
+        "the waiting shutdown hung"
+    );
+    assert_eq!((busy_a.result(), busy_b.result()), (Ok(()), Ok(())));
+}
+
+#[test]
+fn a_waiting_shutdown_then_a_break_still_ends_every_worker() {
+    // Worker 0 initialises; worker 1's initializer waits for a go, then fails.
+    let started = Arc::new(AtomicUsize::new(0));
+    let (fail_tx, fail_rx) = mpsc::channel::<()>();
+    let fail_rx = Arc::new(Mutex::new(fail_rx));
+    let s = started.clone();
+    let pool = Arc::new(
+        ThreadPool::builder()
+            .max_workers(2)
+            .initializer(move || {
+                if s.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Ok(());
+                }
+                let _ = fail_rx.lock().unwrap().recv();
+                Err("second worker failed".into())
+            })
+            .build()
+            .unwrap(),
+    );
+    let (busy, release) = blocker(&pool);
+    let queued = pool.submit(|| 2).unwrap(); // starts worker 1, whose initializer waits
+    let p = pool.clone();
+    let waiting = std::thread::spawn(move || within(LIMIT, move || p.shutdown(true, false)));
+    until_refused(&pool);
+    fail_tx.send(()).unwrap(); // the pool breaks now, while the shutdown waits
+                               // The break took the queue (stops included) and failed the queued job: only then may the
+                               // busy worker look for its stop.
+    queued.wait();
+    release.send(()).unwrap();
+    assert_eq!(
+        waiting.join().unwrap(),
+        Some(()),
+        "the waiting shutdown hung"
+    );
+    assert_eq!(busy.result(), Ok(()));
+    assert_eq!(
+        queued.result(),
+        Err(TaskError::BrokenPool("second worker failed".into()))
+    );
+}
+
+#[test]
+fn a_second_waiting_shutdown_also_waits_for_the_running_jobs() {
+    let pool = Arc::new(ThreadPool::builder().max_workers(1).build().unwrap());
+    let finished = Arc::new(AtomicBool::new(false));
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let f = finished.clone();
+    let busy = pool
+        .submit(move || {
+            started_tx.send(()).unwrap();
+            let _ = release_rx.recv();
+            f.store(true, Ordering::SeqCst);
+        })
+        .unwrap();
+    started_rx.recv().unwrap();
+    let p = pool.clone();
+    let first = std::thread::spawn(move || p.shutdown(true, false));
+    until_refused(&pool);
+    let (p, f) = (pool.clone(), finished.clone());
+    let (calling_tx, calling_rx) = mpsc::channel::<()>();
+    let second = std::thread::spawn(move || {
+        calling_tx.send(()).unwrap();
+        p.shutdown(true, false);
+        f.load(Ordering::SeqCst)
+    });
+    calling_rx.recv().unwrap();
+    // Not a synchronisation: gives a second shutdown that wrongly returns at once the time
+    // to do so (then it reads `false`); a correct one waits for the release either way.
+    std::thread::sleep(Duration::from_millis(50));
+    release_tx.send(()).unwrap();
+    assert!(
+        second.join().unwrap(),
+        "the second shutdown(wait) returned while the job still ran"
+    );
+    first.join().unwrap();
+    assert_eq!(busy.result(), Ok(()));
+}
+
+#[test]
+fn two_jobs_shutting_down_with_wait_and_an_outside_waiter_all_return() {
+    let outcome = within(LIMIT, || {
+        let pool = Arc::new(ThreadPool::builder().max_workers(2).build().unwrap());
+        let both_in = Arc::new(std::sync::Barrier::new(2));
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let (p, both_in) = (pool.clone(), both_in.clone());
+                pool.submit(move || {
+                    both_in.wait(); // two workers, each in a job
+                    p.shutdown(true, false); // must not wait for the other one
+                })
+                .unwrap()
+            })
+            .collect();
+        pool.shutdown(true, false); // joins both
+        handles.into_iter().map(|h| h.result()).collect::<Vec<_>>()
+    });
+    assert_eq!(outcome, Some(vec![Ok(()), Ok(())]));
+}
