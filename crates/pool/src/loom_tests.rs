@@ -30,6 +30,13 @@ fn counted_job(runs: &Arc<AtomicUsize>) -> (Arc<Job<impl FnOnce() -> u8, u8>>, H
     (job, handle)
 }
 
+/// Runs the job as a worker does (no idle count), waking the waker it hands back.
+fn run<F: FnOnce() -> u8>(job: &Job<F, u8>) {
+    if let Some(waker) = job.run(&|| {}, false) {
+        waker.wake();
+    }
+}
+
 /// A worker starting the job races a cancel: exactly one wins; a cancelled job never runs,
 /// and the outcome says which happened.
 #[test]
@@ -37,7 +44,7 @@ fn start_races_cancel() {
     loom::model(|| {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
-        let worker = thread::spawn(move || job.run(&|| {}, false));
+        let worker = thread::spawn(move || run(&job));
         let cancelled = handle.cancel();
         worker.join().unwrap();
         assert_eq!(runs.load(Ordering::Relaxed), usize::from(!cancelled));
@@ -58,7 +65,7 @@ fn waiter_parks_while_the_job_ends() {
     loom::model(|| {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
-        let worker = thread::spawn(move || job.run(&|| {}, false));
+        let worker = thread::spawn(move || run(&job));
         assert_eq!(handle.result(), Ok(7));
         worker.join().unwrap();
         assert_eq!(runs.load(Ordering::Relaxed), 1);
@@ -72,7 +79,7 @@ fn callback_added_while_the_job_ends() {
     loom::model(|| {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
-        let worker = thread::spawn(move || job.run(&|| {}, false));
+        let worker = thread::spawn(move || run(&job));
         let calls = Arc::new(AtomicUsize::new(0));
         let c = calls.clone();
         handle
@@ -96,7 +103,7 @@ fn run_cancel_and_fail_end_the_job_once() {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
         let failer = job.clone();
-        let worker = thread::spawn(move || job.run(&|| {}, false));
+        let worker = thread::spawn(move || run(&job));
         let shutdown = thread::spawn(move || failer.cancel_with(TaskError::BrokenPool("x".into())));
         let cancelled = handle.cancel();
         let failed = shutdown.join().unwrap();
@@ -119,7 +126,7 @@ fn awaiting_while_the_job_ends() {
     loom::model(|| {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
-        let worker = thread::spawn(move || job.run(&|| {}, false));
+        let worker = thread::spawn(move || run(&job));
         assert_eq!(loom::future::block_on(handle), Ok(7));
         worker.join().unwrap();
     });
@@ -177,7 +184,7 @@ fn late_callbacks_from_two_threads_run_once_each() {
     loom::model(|| {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
-        job.run(&|| {}, false); // ended before anyone adds a callback
+        run(&job); // ended before anyone adds a callback
         let handle = Arc::new(handle);
         let calls = Arc::new(AtomicUsize::new(0));
         let adders: Vec<_> = (0..2)
@@ -216,7 +223,7 @@ fn callback_registered_while_pending_then_cancel_races_the_worker() {
                 assert_eq!(s.swap(code, Ordering::Relaxed), 0, "a callback runs once");
             })
             .unwrap();
-        let worker = thread::spawn(move || job.run(&|| {}, false));
+        let worker = thread::spawn(move || run(&job));
         let cancelled = handle.cancel();
         handle.wait();
         let code = seen.load(Ordering::Relaxed);

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::{MutexGuard, PoisonError};
+use std::task::Waker;
 use std::thread::{self, JoinHandle, ThreadId};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -13,7 +14,7 @@ use crate::error::{catch, BuildError, SubmitError, TaskError};
 use crate::gate::Gate;
 use crate::loom::pool::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::loom::Arc;
-use crate::task::{Handle, Job};
+use crate::task::{Handle, HasTask, Job};
 
 /// Numbers pools for their default thread-name prefix.
 static POOLS: AtomicUsize = AtomicUsize::new(0);
@@ -23,8 +24,13 @@ type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 /// A queued job, type-erased.
 trait Runnable: Send + Sync {
     /// Runs the job unless it was cancelled; calls `finishing` after the job's closure
-    /// returned and before its waiters are released.
-    fn run(&self, finishing: &dyn Fn(), propagate: bool);
+    /// returned and before its waiters are released. Returns the waker to wake.
+    fn run(&self, finishing: &dyn Fn(), propagate: bool) -> Option<Waker>;
+    /// Wakes what `run` returned (a panic in it is reported on the handle).
+    fn wake(&self, waker: Option<Waker>);
+    /// Whether dropping the last reference to the ended job may run user code (the
+    /// outcome's `Drop`).
+    fn drop_runs_user_code(&self) -> bool;
     /// Ends a job that has not started with `error` (shutdown, broken pool).
     fn fail(&self, error: TaskError);
 }
@@ -34,8 +40,16 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    fn run(&self, finishing: &dyn Fn(), propagate: bool) {
-        Job::run(self, finishing, propagate);
+    fn run(&self, finishing: &dyn Fn(), propagate: bool) -> Option<Waker> {
+        Job::run(self, finishing, propagate)
+    }
+
+    fn wake(&self, waker: Option<Waker>) {
+        self.task().wake(waker);
+    }
+
+    fn drop_runs_user_code(&self) -> bool {
+        std::mem::needs_drop::<T>()
     }
 
     fn fail(&self, error: TaskError) {
@@ -732,11 +746,44 @@ fn worker(shared: &Arc<Shared>) {
         }
         shared.free_room();
         // The job's own panics become its outcome; this guards what runs around it on this
-        // thread: an outcome's `Drop` when the handle is already gone, a waker's `wake`. The
-        // panic hook has reported it; the worker goes on serving (and stays counted).
-        let _ = catch(move || {
-            job.run(&become_idle, shared.config.propagate_context);
+        // thread. The panic hook has reported it; the worker goes on serving.
+        let waker = catch(|| job.run(&become_idle, shared.config.propagate_context))
+            .ok()
+            .flatten();
+        // What may still run user code, now that this worker may count as idle: the waker
+        // (the executor's `wake`) and, when the handle is gone, the outcome's `Drop`.
+        let user_code_after = counted_idle.get() && (waker.is_some() || job.drop_runs_user_code());
+        let after = move || {
+            job.wake(waker);
             drop(job);
-        });
+        };
+        if user_code_after {
+            after_idle(shared, after);
+        } else {
+            let _ = catch(after);
+        }
     }
+}
+
+/// Runs `user_code` on a worker that has counted itself idle, without letting a submit rely
+/// on that: user code that submits to the pool and waits for that job would otherwise wait
+/// for ever when the submit claimed this very worker instead of starting one.
+#[cold]
+fn after_idle(shared: &Arc<Shared>, user_code: impl FnOnce()) {
+    if shared.claim_idle() {
+        // Took an idle token back: no submit counts on this worker meanwhile.
+        let _ = catch(user_code);
+        shared.idle.fetch_add(1, Ordering::AcqRel);
+        return;
+    }
+    // Every idle token is claimed: some queued job counts on this worker, and `user_code`
+    // may wait for it. Start the worker that the submit would have started.
+    {
+        let mut state = shared.lock();
+        if !state.stopping && state.started < shared.config.max_workers {
+            // With one worker started at least (this one), a refusal does not break the pool.
+            let _ = spawn_worker(shared, &mut state);
+        }
+    }
+    let _ = catch(user_code);
 }

@@ -244,14 +244,20 @@ impl<T> Task<T> {
 
     /// Records the outcome of a job the caller owns (it won [`start`](Task::start) or
     /// [`claim`](Task::claim)), runs its done callbacks on this thread, calls `finishing`,
-    /// then releases waiters.
+    /// then releases waiters. Returns the async waker to wake: the caller wakes it (user
+    /// code), with [`wake`](Task::wake) or, on a worker, once it no longer counts as idle.
     ///
     /// `finishing` (the worker counting itself idle) comes after the callbacks, so that a
     /// callback that submits to the pool and waits for that job does not take this worker's
     /// idle token while this worker is still busy with it (it would wait for ever, though
     /// `max_workers` allows another worker); and before the waiters, so that a caller who
     /// submits right after `result()` finds this worker idle.
-    pub(crate) fn finish(&self, outcome: Result<T, TaskError>, finishing: &dyn Fn()) {
+    #[must_use]
+    pub(crate) fn finish(
+        &self,
+        outcome: Result<T, TaskError>,
+        finishing: &dyn Fn(),
+    ) -> Option<Waker> {
         let kind = kind_of(&outcome);
         // SAFETY: the caller owns the job (phase `RUNNING` or `CANCELLING`, set by its own
         // compare-and-swap): nobody else reads or writes the cell until `ENDING`/`DONE` is
@@ -274,18 +280,30 @@ impl<T> Task<T> {
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return,
+                Ok(_) => return None,
                 Err(now) => state = now,
             }
         }
-        self.end_slow(kind, &|| {});
+        self.end_slow(kind, &|| {})
+    }
+
+    /// Wakes the waker that [`finish`](Task::finish) returned; a panic in it (the
+    /// executor's code) is caught and listed with the callback panics.
+    pub(crate) fn wake(&self, waker: Option<Waker>) {
+        if let Some(waker) = waker {
+            if let Err(message) = catch(move || waker.wake()) {
+                self.lock()
+                    .callback_panics
+                    .push(format!("the waker panicked: {message}"));
+            }
+        }
     }
 
     /// The ending with somebody registered: runs the callbacks (the outcome lent to them,
-    /// the lock released; ones added meanwhile join), then publishes `DONE` and wakes every
-    /// waiter and the waker.
+    /// the lock released; ones added meanwhile join), then publishes `DONE`, wakes every
+    /// waiter and returns the waker for the caller to wake.
     #[cold]
-    fn end_slow(&self, kind: usize, finishing: &dyn Fn()) {
+    fn end_slow(&self, kind: usize, finishing: &dyn Fn()) -> Option<Waker> {
         let mut slow = self.lock();
         // Release: registrants that see `ENDING` know the outcome is decided (they do not
         // read it, but `DONE` below is stored the same way).
@@ -311,8 +329,8 @@ impl<T> Task<T> {
         }
         slow.callback_panics.extend(panics);
         finishing(); // (no user code: the worker's idle count)
-                     // Release: a waiter that sees `DONE` (Acquire) finds the outcome. Under the lock,
-                     // and nobody else writes the word in `ENDING`, so a plain store keeps `SLOW`.
+                     // Release: a waiter that sees `DONE` (Acquire) finds the outcome. Under the lock, and
+                     // nobody else writes the word in `ENDING`, so a plain store keeps `SLOW`.
         self.state.store(SLOW | DONE | kind, Ordering::Release);
         let waker = slow.waker.take();
         let waiters = slow.waiters > 0;
@@ -320,9 +338,7 @@ impl<T> Task<T> {
         if waiters {
             self.cell().done.notify_all();
         }
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        waker
     }
 
     /// Waits until the job has ended or the deadline passes; `true` if it ended.
@@ -507,7 +523,8 @@ impl<F, T> Job<F, T> {
             Claim::Won => {
                 // SAFETY: we just moved the task out of `PENDING`.
                 let closure = unsafe { self.take_closure() };
-                self.task.finish(Err(error), &|| {});
+                let waker = self.task.finish(Err(error), &|| {});
+                self.task.wake(waker);
                 // After the waiters are released: dropping the closure (its captures, its
                 // context's values) is user code. A panic there is reported on the handle,
                 // never let out: a shutdown failing many jobs must fail every one of them.
@@ -530,15 +547,16 @@ where
 {
     /// Runs the job unless it was cancelled, in its captured context when `propagate`; calls
     /// `finishing` once its done callbacks have run and before its waiters are released
-    /// (see [`Task::finish`]).
-    pub(crate) fn run(&self, finishing: &dyn Fn(), propagate: bool) {
+    /// (see [`Task::finish`]); returns the waker for the caller to wake.
+    #[must_use]
+    pub(crate) fn run(&self, finishing: &dyn Fn(), propagate: bool) -> Option<Waker> {
         if !self.task.start() {
-            return; // cancelled while queued
+            return None; // cancelled while queued
         }
         // SAFETY: `start` just moved the task out of `PENDING`.
         let (f, context) = unsafe { self.take_closure() };
         let outcome = catch(|| context.run(propagate, f)).map_err(TaskError::Panicked);
-        self.task.finish(outcome, finishing);
+        self.task.finish(outcome, finishing)
     }
 }
 

@@ -134,3 +134,54 @@ impl<T> ResultTimeoutOwned<T> for Handle<T> {
         self.result_timeout(LONG)
     }
 }
+
+/// Panics when woken.
+struct PanickingWaker;
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("waker bug");
+    }
+}
+
+/// Registers a `PanickingWaker` on `handle` by polling it once (it must be pending).
+fn register_panicking_waker<T>(handle: &mut Handle<T>) {
+    let waker = std::task::Waker::from(Arc::new(PanickingWaker));
+    let polled = std::future::Future::poll(
+        std::pin::Pin::new(handle),
+        &mut std::task::Context::from_waker(&waker),
+    );
+    assert!(polled.is_pending());
+}
+
+#[test]
+fn a_panicking_waker_does_not_stop_shutdown_cancelling_the_rest() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let (busy, release) = blocker(&pool);
+    let mut first = pool.submit(|| 1).unwrap();
+    register_panicking_waker(&mut first);
+    let second = pool.submit(|| 2).unwrap();
+    pool.shutdown(false, true); // must neither panic nor stop after the first job
+    assert_eq!(first.callback_panics(), ["the waker panicked: waker bug"]);
+    assert_eq!(first.result_timeout_owned(), Err(TaskError::Cancelled));
+    assert_eq!(second.result_timeout_owned(), Err(TaskError::Cancelled));
+    release.send(()).unwrap();
+    assert_eq!(busy.result(), Ok(()));
+}
+
+#[test]
+fn a_panicking_waker_on_the_worker_is_reported_and_the_worker_survives() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let mut job = pool.submit(move || go_rx.recv().unwrap()).unwrap();
+    register_panicking_waker(&mut job);
+    go_tx.send(()).unwrap();
+    let mut next = pool.submit(|| 7).unwrap();
+    assert_eq!(
+        next.result_timeout(LONG),
+        Ok(7),
+        "the only worker still serves"
+    );
+    assert_eq!(job.callback_panics(), ["the waker panicked: waker bug"]);
+    assert_eq!(job.result_timeout_owned(), Ok(()));
+}
