@@ -1,5 +1,8 @@
 //! Helpers shared by the pool's integration tests.
 
+// Each test binary uses only some of them.
+#![allow(dead_code)]
+
 use contexture_pool::{Handle, ThreadPool};
 use std::sync::mpsc;
 
