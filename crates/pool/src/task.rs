@@ -92,7 +92,10 @@ fn kind_of<T>(outcome: &Result<T, TaskError>) -> usize {
 struct Slow<T> {
     /// Threads blocked on [`SlowCell::done`]: only then is it worth a wake-up (a futex call).
     waiters: usize,
-    callbacks: Vec<Callback<T>>,
+    /// Each with the key that [`Task::remove_callback`] takes.
+    callbacks: Vec<(usize, Callback<T>)>,
+    /// The key of the next callback registered.
+    next_key: usize,
     callback_panics: Vec<String>,
     waker: Option<Waker>,
     /// A thread is lending the (done) outcome to a late callback: another late callback
@@ -159,6 +162,7 @@ impl<T> Task<T> {
                 lock: Mutex::new(Slow {
                     waiters: 0,
                     callbacks: Vec::new(),
+                    next_key: 0,
                     callback_panics: Vec::new(),
                     waker: None,
                     lent: false,
@@ -320,7 +324,7 @@ impl<T> Task<T> {
             let outcome = self
                 .outcome
                 .with(|cell| unsafe { (*cell).assume_init_ref() });
-            for callback in callbacks {
+            for (_, callback) in callbacks {
                 if let Err(message) = catch(|| callback(outcome.as_ref())) {
                     panics.push(message);
                 }
@@ -407,23 +411,30 @@ impl<T> Task<T> {
 
     /// Adds a done callback: run by the ender if the job has not ended; else at once on the
     /// caller's thread (or, when another thread is lending the outcome to a late callback
-    /// right now, after that one, on that thread).
-    fn add_callback(&self, callback: Callback<T>) -> Result<(), CallbackPanicked> {
+    /// right now, after that one, on that thread). `Some(key)` when it was registered, for
+    /// [`remove_callback`](Task::remove_callback); `None` when it ran at once.
+    fn add_callback(&self, callback: Callback<T>) -> Result<Option<usize>, CallbackPanicked> {
         let (mut slow, state) = self.lock_slow();
+        let register = |slow: &mut Slow<T>, callback| {
+            let key = slow.next_key;
+            slow.next_key = key.wrapping_add(1);
+            slow.callbacks.push((key, callback));
+            Ok(Some(key))
+        };
         if !ended(state) {
             // Pending, running or ending: the ender runs it (`end_slow` takes the lock, since
             // `SLOW` is set, and runs callbacks until none is left).
-            slow.callbacks.push(callback);
-            return Ok(());
+            return register(&mut slow, callback);
         }
         if state & PHASE == TAKEN {
             drop(slow);
             // The outcome was taken: the callback still learns that the job ended.
-            return catch(|| callback(Err(&TaskError::AlreadyTaken))).map_err(CallbackPanicked);
+            return catch(|| callback(Err(&TaskError::AlreadyTaken)))
+                .map(|()| None)
+                .map_err(CallbackPanicked);
         }
         if slow.lent {
-            slow.callbacks.push(callback);
-            return Ok(());
+            return register(&mut slow, callback);
         }
         slow.lent = true;
         drop(slow);
@@ -434,7 +445,9 @@ impl<T> Task<T> {
         let outcome = self
             .outcome
             .with(|cell| unsafe { (*cell).assume_init_ref() });
-        let result = catch(|| callback(outcome.as_ref())).map_err(CallbackPanicked);
+        let result = catch(|| callback(outcome.as_ref()))
+            .map(|()| None)
+            .map_err(CallbackPanicked);
         // Late callbacks that other threads added meanwhile.
         loop {
             let mut slow = self.lock();
@@ -445,7 +458,7 @@ impl<T> Task<T> {
             }
             drop(slow);
             let mut panics = Vec::new();
-            for callback in callbacks {
+            for (_, callback) in callbacks {
                 if let Err(message) = catch(|| callback(outcome.as_ref())) {
                     panics.push(message);
                 }
@@ -453,6 +466,24 @@ impl<T> Task<T> {
             self.lock().callback_panics.extend(panics);
         }
         result
+    }
+
+    /// Unregisters the callback that [`add_callback`](Task::add_callback) registered under
+    /// `key`, unless it already ran or is running: dropped here, it never runs.
+    fn remove_callback(&self, key: usize) {
+        let removed = {
+            let mut slow = self.lock();
+            let at = slow.callbacks.iter().position(|(k, _)| *k == key);
+            at.map(|at| slow.callbacks.remove(at)) // (`remove`: the others keep their order)
+        };
+        // Outside the lock: dropping a callback drops what it captured (user code).
+        drop(removed);
+    }
+
+    /// Callbacks registered and not run yet.
+    #[cfg(test)]
+    pub(crate) fn registered_callbacks(&self) -> usize {
+        self.lock().callbacks.len()
     }
 
     /// The phase word, for the queries.
@@ -770,7 +801,28 @@ impl<T> Handle<T> {
         &self,
         callback: impl FnOnce(Result<&T, &TaskError>) + Send + 'static,
     ) -> Result<(), CallbackPanicked> {
+        self.task().add_callback(Box::new(callback)).map(drop)
+    }
+
+    /// [`add_done_callback`](Handle::add_done_callback) that can be taken back: `Some(key)`
+    /// for [`remove_done_callback`](Handle::remove_done_callback) when it was registered,
+    /// `None` when it ran at once.
+    pub(crate) fn add_done_callback_keyed(
+        &self,
+        callback: impl FnOnce(Result<&T, &TaskError>) + Send + 'static,
+    ) -> Result<Option<usize>, CallbackPanicked> {
         self.task().add_callback(Box::new(callback))
+    }
+
+    /// Unregisters a callback added with `add_done_callback_keyed`, unless it ran already.
+    pub(crate) fn remove_done_callback(&self, key: usize) {
+        self.task().remove_callback(key);
+    }
+
+    /// The task, for the crate's unit tests.
+    #[cfg(test)]
+    pub(crate) fn task_for_tests(&self) -> &Task<T> {
+        self.task()
     }
 
     /// Messages of done callbacks that panicked while not running at once on the thread that
