@@ -11,8 +11,8 @@
 //!   [`cancelled`](Handle::cancelled), [`running`](Handle::running), [`done`](Handle::done),
 //!   [`add_done_callback`](Handle::add_done_callback), and `.await` ([`Future`](std::future::Future)).
 //! - Many handles: [`as_completed`] ([`AsCompleted`]), [`wait`] with [`ReturnWhen`].
-//! - Errors: [`SubmitError`] (hands the closure back), [`TaskError`], [`BuildError`],
-//!   [`CallbackPanicked`].
+//! - Errors: [`SubmitError`] (hands the closure back), [`MapError`] (hands the items back),
+//!   [`TaskError`], [`BuildError`], [`CallbackPanicked`].
 //!
 //! # Example
 //!
@@ -63,7 +63,11 @@
 //!   since the worker's context carries over between jobs).
 //! - The outcome is taken by value ([`Handle::result`]); a timed wait keeps it for later.
 //! - Done callbacks run before waiters are released (a job is "done" once its callbacks ran).
-//! - `map` yields `Result`s: one failed item does not end the iteration.
+//! - `map` yields `Result`s: one failed item does not end the iteration. A refused `map`
+//!   (shut down or broken pool) is a [`MapError`] holding the items not submitted (Python
+//!   raises at the call). Dropping the [`Map`] cancels the jobs not started, even before the
+//!   first result was asked for (Python's then runs them all); [`Map::into_handles`] lets
+//!   them run.
 //!
 //! # Performance
 //!
@@ -102,7 +106,7 @@ mod pool;
 mod task;
 mod wait;
 
-pub use error::{BuildError, CallbackPanicked, SubmitError, TaskError};
+pub use error::{BuildError, CallbackPanicked, MapError, SubmitError, TaskError};
 pub use map::Map;
 pub use pool::{Builder, ThreadPool};
 pub use task::Handle;

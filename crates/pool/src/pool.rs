@@ -171,13 +171,16 @@ impl Builder {
         self
     }
 
-    /// Workers are named `{prefix}_{n}` (default `contexture-pool-{pool number}`).
+    /// Workers are named `{prefix}_{n}` (default `contexture-pool-{pool number}`). A NUL
+    /// byte in it is [`BuildError::NulInThreadName`].
     ///
     /// ```
-    /// use contexture_pool::ThreadPool;
+    /// use contexture_pool::{BuildError, ThreadPool};
     /// let pool = ThreadPool::builder().thread_name_prefix("io").build().unwrap();
     /// let name = pool.submit(|| std::thread::current().name().map(str::to_owned)).unwrap();
     /// assert_eq!(name.result().unwrap().as_deref(), Some("io_0"));
+    /// let nul = ThreadPool::builder().thread_name_prefix("a\0b").build();
+    /// assert_eq!(nul.err(), Some(BuildError::NulInThreadName));
     /// ```
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Builder {
         self.prefix = Some(prefix.into());
@@ -236,18 +239,23 @@ impl Builder {
 
     /// Bounds the queue of jobs not yet started: `submit` then waits for room and
     /// `try_submit` hands the closure back when full (backpressure). Default: unbounded.
+    /// `0` is [`BuildError::ZeroQueueBound`] (no job could ever be queued; Python's
+    /// `queue.Queue` reads 0 as "unbounded", which here is leaving the bound out).
     ///
     /// ```
-    /// use contexture_pool::ThreadPool;
+    /// use contexture_pool::{BuildError, ThreadPool};
     /// let pool = ThreadPool::builder().queue_bound(8).build().unwrap();
     /// assert_eq!(pool.submit(|| 1).unwrap().result(), Ok(1));
+    /// let zero = ThreadPool::builder().queue_bound(0).build();
+    /// assert_eq!(zero.err(), Some(BuildError::ZeroQueueBound));
     /// ```
     pub fn queue_bound(mut self, jobs: usize) -> Builder {
         self.queue_bound = Some(jobs);
         self
     }
 
-    /// Builds the pool. No worker starts before the first job.
+    /// Builds the pool. No worker starts before the first job. Errors: `max_workers(0)`,
+    /// `queue_bound(0)`, a NUL byte in the thread-name prefix ([`BuildError`]).
     ///
     /// ```
     /// use contexture_pool::ThreadPool;
@@ -255,6 +263,13 @@ impl Builder {
     /// assert_eq!(pool.workers(), 0, "no worker before the first job");
     /// ```
     pub fn build(self) -> Result<ThreadPool, BuildError> {
+        if self.queue_bound == Some(0) {
+            return Err(BuildError::ZeroQueueBound);
+        }
+        if self.prefix.as_ref().is_some_and(|p| p.contains('\0')) {
+            // Checked here: std would panic at the first spawn, inside `submit`.
+            return Err(BuildError::NulInThreadName);
+        }
         match self.max_workers.unwrap_or_else(default_max_workers) {
             0 => Err(BuildError::ZeroWorkers),
             max_workers => Ok(self.build_with(max_workers)),
@@ -416,7 +431,7 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit_inner(f, true)
+        self.submit_inner(f, |f| f, true)
     }
 
     /// Like [`submit`](ThreadPool::submit), but hands `f` back in [`SubmitError::Full`] instead
@@ -438,14 +453,24 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit_inner(f, false)
+        self.submit_inner(f, |f| f, false)
     }
 
-    fn submit_inner<F, T>(&self, f: F, wait_for_room: bool) -> Result<Handle<T>, SubmitError<F>>
+    /// Submits the job that `make` builds from `payload`, built only once the pool has
+    /// accepted it: a refusal hands `payload` back (the closure for `submit`, the item for
+    /// `map`).
+    #[inline]
+    pub(crate) fn submit_inner<P, F, T>(
+        &self,
+        payload: P,
+        make: impl FnOnce(P) -> F,
+        wait_for_room: bool,
+    ) -> Result<Handle<T>, SubmitError<P>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        let f = payload;
         let shared = &self.shared;
         // The fast path: every worker runs and the queue is unbounded, so a submit only has
         // to queue the job, which the gate lets it do without the pool lock (measured: the
@@ -454,7 +479,7 @@ impl ThreadPool {
         if shared.all_started.load(Ordering::Relaxed) && shared.config.queue_bound.is_none() {
             if let Some(_pass) = shared.gate.enter() {
                 let job = Arc::new(Job::new(
-                    f,
+                    make(f),
                     Captured::capture(shared.config.propagate_context),
                 ));
                 let handle = Handle { job: job.clone() };
@@ -497,7 +522,7 @@ impl ThreadPool {
             }
         }
         let job = Arc::new(Job::new(
-            f,
+            make(f),
             Captured::capture(shared.config.propagate_context),
         ));
         let handle = Handle { job: job.clone() };
