@@ -131,3 +131,110 @@ fn two_jobs_shutting_down_with_wait_and_an_outside_waiter_all_return() {
     });
     assert_eq!(outcome, Some(vec![Ok(()), Ok(())]));
 }
+
+/// Submitters on several threads race `calls` (run on other threads once a share of the jobs
+/// went in); every submit is accepted or refused with the closure, every accepted job ends
+/// once (ran, cancelled or failed by a break), and nothing hangs.
+fn stress(pool: Arc<ThreadPool>, calls: Vec<Box<dyn FnOnce(&ThreadPool) + Send>>) {
+    let submitters = 4;
+    let per_thread = if cfg!(miri) { 10 } else { 2_000 };
+    let runs = Arc::new(AtomicUsize::new(0));
+    let submitted = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..submitters)
+        .map(|_| {
+            let (pool, runs, submitted) = (pool.clone(), runs.clone(), submitted.clone());
+            std::thread::spawn(move || {
+                let mut handles = Vec::new();
+                let mut refused = 0;
+                for _ in 0..per_thread {
+                    let runs = runs.clone();
+                    match pool.submit(move || runs.fetch_add(1, Ordering::SeqCst)) {
+                        Ok(h) => {
+                            submitted.fetch_add(1, Ordering::SeqCst);
+                            handles.push(h);
+                        }
+                        Err(e) => {
+                            let _ = e.into_inner(); // handed back
+                            refused += 1;
+                        }
+                    }
+                }
+                let mut done = 0;
+                for mut h in handles {
+                    match h.result_timeout(LIMIT) {
+                        Ok(_) => done += 1,
+                        Err(TaskError::Cancelled | TaskError::BrokenPool(_)) => {}
+                        Err(e) => panic!("{e:?}"),
+                    }
+                }
+                (done, refused)
+            })
+        })
+        .collect();
+    while submitted.load(Ordering::SeqCst) < submitters * per_thread / 4 {
+        std::thread::yield_now();
+    }
+    let callers: Vec<_> = calls
+        .into_iter()
+        .map(|call| {
+            let pool = pool.clone();
+            std::thread::spawn(move || within(LIMIT, move || call(&pool)).is_some())
+        })
+        .collect();
+    for caller in callers {
+        assert!(caller.join().unwrap(), "a lifecycle call hung");
+    }
+    let (mut done, mut refused) = (0, 0);
+    for t in threads {
+        let (d, r) = t.join().unwrap();
+        done += d;
+        refused += r;
+    }
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        done,
+        "every run is a done handle"
+    );
+    assert!(done + refused <= submitters * per_thread);
+    assert!(within(LIMIT, move || drop(pool)).is_some(), "the drop hung");
+}
+
+#[test]
+fn stress_submitters_racing_a_waiting_and_a_cancelling_shutdown() {
+    let pool = Arc::new(ThreadPool::builder().max_workers(3).build().unwrap());
+    stress(
+        pool,
+        vec![
+            Box::new(|p| p.shutdown(true, false)),
+            Box::new(|p| p.shutdown(true, true)),
+        ],
+    );
+}
+
+#[test]
+fn stress_submitters_racing_a_break_and_a_waiting_shutdown() {
+    let (fail_tx, fail_rx) = mpsc::channel::<()>();
+    let fail_rx = Mutex::new(fail_rx);
+    let started = AtomicUsize::new(0);
+    let pool = Arc::new(
+        ThreadPool::builder()
+            .max_workers(3)
+            .initializer(move || {
+                if started.fetch_add(1, Ordering::SeqCst) < 2 {
+                    return Ok(());
+                }
+                let _ = fail_rx.lock().unwrap().recv();
+                Err("third worker failed".into())
+            })
+            .build()
+            .unwrap(),
+    );
+    let fail_tx = Mutex::new(Some(fail_tx));
+    stress(
+        pool,
+        vec![
+            Box::new(move |_| drop(fail_tx.lock().unwrap().take())),
+            Box::new(|p| p.shutdown(true, false)),
+        ],
+    );
+}

@@ -185,3 +185,77 @@ fn a_panicking_waker_on_the_worker_is_reported_and_the_worker_survives() {
     assert_eq!(job.callback_panics(), ["the waker panicked: waker bug"]);
     assert_eq!(job.result_timeout_owned(), Ok(()));
 }
+
+#[test]
+fn a_cancelled_closure_whose_drop_panics_does_not_stop_a_break_failing_the_rest() {
+    let (fail_tx, fail_rx) = mpsc::channel::<()>();
+    let fail_rx = std::sync::Mutex::new(fail_rx);
+    let started = std::sync::atomic::AtomicUsize::new(0);
+    let pool = ThreadPool::builder()
+        .max_workers(2)
+        .initializer(move || {
+            if started.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                return Ok(());
+            }
+            let _ = fail_rx.lock().unwrap().recv();
+            Err("second worker failed".into())
+        })
+        .build()
+        .unwrap();
+    let (busy, release) = blocker(&pool);
+    let first = queued_bomb(&pool); // starts worker 1, whose initializer waits
+    let second = pool.submit(|| 2).unwrap();
+    fail_tx.send(()).unwrap(); // the break fails both queued jobs
+    let broken = Err(TaskError::BrokenPool("second worker failed".into()));
+    assert_eq!(first.result_timeout_owned(), broken);
+    assert_eq!(second.result_timeout_owned(), broken.map(|()| 2));
+    release.send(()).unwrap();
+    assert_eq!(busy.result(), Ok(()));
+}
+
+#[test]
+fn a_panicking_done_callback_does_not_stop_shutdown_cancelling_the_rest() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let (busy, release) = blocker(&pool);
+    let first = pool.submit(|| 1).unwrap();
+    first.add_done_callback(|_| panic!("callback bug")).unwrap();
+    let second = pool.submit(|| 2).unwrap();
+    pool.shutdown(false, true);
+    assert_eq!(first.callback_panics(), ["callback bug"]);
+    assert_eq!(first.result_timeout_owned(), Err(TaskError::Cancelled));
+    assert_eq!(second.result_timeout_owned(), Err(TaskError::Cancelled));
+    release.send(()).unwrap();
+    assert_eq!(busy.result(), Ok(()));
+}
+
+#[test]
+fn a_panic_payload_whose_drop_panics_is_reported_and_the_worker_survives() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let h = pool
+        .submit(|| -> u8 { std::panic::panic_any(PanicsOnDrop) })
+        .unwrap();
+    assert_eq!(
+        h.result_timeout_owned(),
+        Err(TaskError::Panicked("non-string panic payload".into()))
+    );
+    assert_eq!(pool.submit(|| 3).unwrap().result_timeout_owned(), Ok(3));
+}
+
+#[test]
+fn a_context_value_whose_drop_panics_when_the_job_ends_does_not_lose_the_worker() {
+    use contexture_ctxvar::ContextVar;
+    static VALUE: ContextVar<Arc<PanicsOnDrop>> = ContextVar::new("value");
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let h = pool
+        .submit(|| {
+            let _ = VALUE.set(Arc::new(PanicsOnDrop)); // dropped with the job's context
+            1
+        })
+        .unwrap();
+    // Dropped inside the job's guard: its panic is the job's outcome.
+    assert_eq!(
+        h.result_timeout_owned(),
+        Err(TaskError::Panicked("drop bug".into()))
+    );
+    assert_eq!(pool.submit(|| 3).unwrap().result_timeout_owned(), Ok(3));
+}
