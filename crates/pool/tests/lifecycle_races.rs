@@ -135,7 +135,10 @@ fn two_jobs_shutting_down_with_wait_and_an_outside_waiter_all_return() {
 /// Submitters on several threads race `calls` (run on other threads once a share of the jobs
 /// went in); every submit is accepted or refused with the closure, every accepted job ends
 /// once (ran, cancelled or failed by a break), and nothing hangs.
-fn stress(pool: Arc<ThreadPool>, calls: Vec<Box<dyn FnOnce(&ThreadPool) + Send>>) {
+/// A lifecycle call, run on a thread of its own.
+type Call = Box<dyn FnOnce(&ThreadPool) + Send>;
+
+fn stress(pool: Arc<ThreadPool>, calls: Vec<Call>) {
     let submitters = 4;
     let per_thread = if cfg!(miri) { 10 } else { 2_000 };
     let runs = Arc::new(AtomicUsize::new(0));
