@@ -100,6 +100,7 @@
 mod context;
 mod error;
 mod gate;
+mod idle;
 mod loom;
 mod map;
 mod pool;

@@ -235,3 +235,52 @@ fn callback_registered_while_pending_then_cancel_races_the_worker() {
         worker.join().unwrap();
     });
 }
+
+/// Issue #11, item 8a: two workers have each ended a job and counted themselves idle, and
+/// each then runs user code (its waker, an outcome's `Drop`) that submits a job and waits
+/// for it. A submit claims an idle token or starts a worker; a worker takes a token back
+/// before such user code ([`Idle::take_back`](crate::idle::Idle)), or, when none is left,
+/// starts a spare worker. Both workers are blocked in their user code until the jobs they
+/// submitted are done, so some other worker must have been started: otherwise each job
+/// waits for a worker that waits for it.
+///
+/// Mutation check (reverted): without the take-back (the user code runs on a worker still
+/// counted idle), loom reports the interleaving where each submit claims the other
+/// worker's token and nobody starts a worker.
+#[test]
+fn a_worker_running_user_code_after_counting_itself_idle_is_never_claimed() {
+    use crate::idle::Idle;
+
+    fn submit(idle: &Idle, started: &AtomicUsize) {
+        if !idle.claim() {
+            started.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A worker's end of a job, then the protocol around its user code (which submits).
+    fn worker(idle: &Idle, started: &AtomicUsize) {
+        idle.add();
+        if idle.take_back() {
+            submit(idle, started);
+            idle.add();
+        } else {
+            started.fetch_add(1, Ordering::Relaxed); // the spare worker
+            submit(idle, started);
+        }
+    }
+
+    loom::model(|| {
+        let idle = Arc::new(Idle::new());
+        let started = Arc::new(AtomicUsize::new(0)); // workers other than these two
+        let other = {
+            let (idle, started) = (idle.clone(), started.clone());
+            thread::spawn(move || worker(&idle, &started))
+        };
+        worker(&idle, &started);
+        other.join().unwrap();
+        assert!(
+            started.load(Ordering::Relaxed) >= 1,
+            "each submitted job waits for a worker that waits for it"
+        );
+    });
+}

@@ -12,6 +12,7 @@ use crossbeam_utils::CachePadded;
 use crate::context::Captured;
 use crate::error::{catch, BuildError, SubmitError, TaskError};
 use crate::gate::Gate;
+use crate::idle::Idle;
 use crate::loom::pool::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::loom::Arc;
 use crate::task::{Handle, HasTask, Job};
@@ -101,7 +102,7 @@ struct Shared {
     joined: Condvar,
     /// Idle workers that nobody has claimed yet (Python's `_idle_semaphore`). Kept only
     /// until `max_workers` run (see `all_started`).
-    idle: AtomicUsize,
+    idle: Idle,
     /// Set once `max_workers` workers run: from then on no submit starts a worker, so
     /// nobody needs `idle` and the workers stop counting. (Counted for every job, `idle`
     /// was a cache line written by the submitter and every worker per job: measured ~25% of
@@ -122,9 +123,7 @@ impl Shared {
 
     /// Claims an idle worker for a new job, if there is one.
     fn claim_idle(&self) -> bool {
-        self.idle
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
-            .is_ok()
+        self.idle.claim()
     }
 
     /// Returns one place to a bounded queue.
@@ -297,7 +296,7 @@ impl Builder {
                 }),
                 room_freed: Condvar::new(),
                 joined: Condvar::new(),
-                idle: AtomicUsize::new(0),
+                idle: Idle::new(),
                 all_started: AtomicBool::new(false),
                 gate: CachePadded::new(Gate::new()),
                 config: Config {
@@ -753,13 +752,13 @@ fn worker(shared: &Arc<Shared>) {
     let counting = || !shared.all_started.load(Ordering::Relaxed);
     let become_idle = || {
         if counting() {
-            shared.idle.fetch_add(1, Ordering::AcqRel);
+            shared.idle.add();
             counted_idle.set(true);
         }
     };
     loop {
         if !counted_idle.replace(false) && counting() {
-            shared.idle.fetch_add(1, Ordering::AcqRel);
+            shared.idle.add();
         }
         // The pool holds a sender as long as it exists, so `recv` only ends with a stop.
         let Ok(Some(job)) = shared.jobs_rx.recv() else {
@@ -795,10 +794,10 @@ fn worker(shared: &Arc<Shared>) {
 /// for ever when the submit claimed this very worker instead of starting one.
 #[cold]
 fn after_idle(shared: &Arc<Shared>, user_code: impl FnOnce()) {
-    if shared.claim_idle() {
-        // Took an idle token back: no submit counts on this worker meanwhile.
+    if shared.idle.take_back() {
+        // No submit counts on this worker meanwhile.
         let _ = catch(user_code);
-        shared.idle.fetch_add(1, Ordering::AcqRel);
+        shared.idle.add();
         return;
     }
     // Every idle token is claimed: some queued job counts on this worker, and `user_code`

@@ -241,3 +241,65 @@ fn stress_submitters_racing_a_break_and_a_waiting_shutdown() {
         ],
     );
 }
+
+/// A pool of one busy worker whose bounded queue (one place) is full, and a submit on
+/// another thread that waits for room; `end` ends the pool somehow. The waiting submit is
+/// refused with its closure handed back (whether it was waiting already or not yet).
+fn submit_waiting_for_room_meets(end: impl FnOnce(&ThreadPool, &mpsc::Sender<bool>)) {
+    let (verdict_tx, verdict_rx) = mpsc::channel::<bool>();
+    let verdict_rx = Mutex::new(verdict_rx);
+    let started = AtomicUsize::new(0);
+    let pool = Arc::new(
+        ThreadPool::builder()
+            .max_workers(2)
+            .queue_bound(1)
+            .initializer(move || {
+                if started.fetch_add(1, Ordering::SeqCst) == 0 {
+                    return Ok(());
+                }
+                match verdict_rx.lock().unwrap().recv() {
+                    Ok(false) => Err("second worker failed".into()),
+                    _ => Ok(()),
+                }
+            })
+            .build()
+            .unwrap(),
+    );
+    let (busy, release) = blocker(&pool);
+    let queued = pool.submit(|| 1).unwrap(); // the one place; starts worker 1 (it waits)
+    let p = pool.clone();
+    let (calling_tx, calling_rx) = mpsc::channel::<()>();
+    let waiting = std::thread::spawn(move || {
+        calling_tx.send(()).unwrap();
+        within(LIMIT, move || {
+            p.submit(|| 2).map_err(|e| e.into_inner()()).err()
+        })
+    });
+    calling_rx.recv().unwrap();
+    end(&pool, &verdict_tx);
+    let _ = verdict_tx.send(true);
+    assert_eq!(
+        waiting.join().unwrap(),
+        Some(Some(2)),
+        "the waiting submit hung or lost its closure"
+    );
+    release.send(()).unwrap();
+    assert_eq!(busy.result(), Ok(()));
+    let mut queued = queued;
+    assert!(queued.result_timeout(LIMIT) != Err(TaskError::Timeout));
+}
+
+#[test]
+fn a_submit_waiting_for_room_is_refused_by_a_shutdown() {
+    submit_waiting_for_room_meets(|pool, _| pool.shutdown(false, false));
+}
+
+#[test]
+fn a_submit_waiting_for_room_is_refused_by_a_cancelling_shutdown() {
+    submit_waiting_for_room_meets(|pool, _| pool.shutdown(false, true));
+}
+
+#[test]
+fn a_submit_waiting_for_room_is_refused_by_a_break() {
+    submit_waiting_for_room_meets(|_, verdict| verdict.send(false).unwrap());
+}

@@ -259,3 +259,14 @@ fn a_context_value_whose_drop_panics_when_the_job_ends_does_not_lose_the_worker(
     );
     assert_eq!(pool.submit(|| 3).unwrap().result_timeout_owned(), Ok(3));
 }
+
+#[test]
+fn an_outcome_whose_drop_panics_on_the_dropping_thread_leaves_the_pool_usable() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let h = pool.submit(|| PanicsOnDrop).unwrap();
+    h.wait();
+    // Dropped by whoever drops the last handle, like any value: the panic is theirs.
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(h)));
+    assert!(dropped.is_err());
+    assert_eq!(pool.submit(|| 3).unwrap().result_timeout_owned(), Ok(3));
+}
