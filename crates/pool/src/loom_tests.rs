@@ -1,8 +1,9 @@
 //! Loom models of one job's task protocol (`crate::task`): the phase word's single owner,
 //! the outcome published by `DONE`, waiters parking on the slow path, done callbacks added
-//! while the job ends, and the async waker. Run by `cargo xtask test-all`:
+//! while the job ends, and the async waker; the gate of the lock-free submit path; and the
+//! idle-worker count's take-back before user code. Run by `cargo xtask test-all`:
 //! `RUSTFLAGS="--cfg contexture_loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p contexture-pool --release --lib loom`.
-//! Run time on the 2-core machine: 0.04 s for all five models together (after the build).
+//! Run time on the 2-core machine: 0.08 s for all nine models together (after the build).
 //! Mutation check (reverted): an ender that publishes `DONE` with its compare-and-swap even
 //! when `SLOW` is set (so it skips the slow lock) was reported by loom as a deadlock (a
 //! parked waiter, a pending callback or a waker never served) in three of the five models.
