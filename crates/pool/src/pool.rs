@@ -778,7 +778,9 @@ fn worker(shared: &Arc<Shared>) {
         // (the executor's `wake`) and, when the handle is gone, the outcome's `Drop`.
         let user_code_after = counted_idle.get() && (waker.is_some() || job.drop_runs_user_code());
         let after = move || {
-            job.wake(waker);
+            if waker.is_some() {
+                job.wake(waker); // (a virtual call: not for every job)
+            }
             drop(job);
         };
         if user_code_after {
