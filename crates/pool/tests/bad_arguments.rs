@@ -53,6 +53,7 @@ fn stack_size_zero_runs_with_the_smallest_stack() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri does not refuse a thread for its stack size")]
 fn a_stack_size_the_os_refuses_breaks_the_pool_and_hands_the_closure_back() {
     let pool = ThreadPool::builder()
         .stack_size(usize::MAX)
@@ -73,6 +74,7 @@ fn a_stack_size_the_os_refuses_breaks_the_pool_and_hands_the_closure_back() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri does not refuse a thread for its stack size")]
 fn a_bounded_pool_whose_worker_cannot_start_refuses_without_hanging() {
     let out = within(LIMIT, || {
         let pool = ThreadPool::builder()
