@@ -39,7 +39,10 @@
 //! places under the pool lock, so `submit` can wait for room and `shutdown` can wake it).
 //! Workers start on demand: `submit` first claims an idle worker (a counter that workers
 //! increment when they go back to waiting, Python's `_idle_semaphore`) and starts a new worker
-//! only when none is idle and fewer than `max_workers` exist. Once `max_workers` run, nobody
+//! only when none is idle and fewer than `max_workers` exist (user code a worker still runs
+//! after counting itself idle — a waker, an outcome's `Drop` — runs with that worker's token
+//! taken back, so a submit it makes starts a worker instead of waiting for it). Once
+//! `max_workers` run, nobody
 //! counts any more, and an unbounded pool's `submit` queues the job without the pool lock,
 //! through a gate that shutdown closes (waiting for the submits under way) before it drains
 //! or stops the queue. Shutdown queues one stop message per worker behind the jobs, so those
