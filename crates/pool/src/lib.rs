@@ -42,11 +42,13 @@
 //! only when none is idle and fewer than `max_workers` exist (user code a worker still runs
 //! after counting itself idle — a waker, an outcome's `Drop` — runs with that worker's token
 //! taken back, so a submit it makes starts a worker instead of waiting for it). Once
-//! `max_workers` run, nobody
-//! counts any more, and an unbounded pool's `submit` queues the job without the pool lock,
-//! through a gate that shutdown closes (waiting for the submits under way) before it drains
-//! or stops the queue. Shutdown queues one stop message per worker behind the jobs, so those
-//! still run unless `cancel_pending` took them out first.
+//! `max_workers` run, nobody counts any more, and an unbounded pool's `submit` queues the
+//! job without the pool lock, through a gate that shutdown closes (waiting for the submits
+//! under way) before it drains or stops the queue. The first shutdown (or break) queues one
+//! stop message per worker ever started behind the jobs, so those still run unless
+//! `cancel_pending` took them out first; a later drain of the queue puts back the stops it
+//! took. Every `shutdown(wait = true)` (and the drop) returns only once every worker is
+//! joined, sharing the joins with any other caller doing the same.
 //! Each job carries the submitter's context as a [`Snapshot`](contexture_ctxvar::Snapshot)
 //! (one pointer) and runs in a fresh context made from it, dropped with what the job set.
 //! A panicking job is caught (`catch_unwind`) and becomes [`TaskError::Panicked`]; the
