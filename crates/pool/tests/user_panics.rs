@@ -229,7 +229,7 @@ fn a_panicking_done_callback_does_not_stop_shutdown_cancelling_the_rest() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "the nested payload is leaked by design, which Miri reports")]
+#[cfg_attr(miri, ignore = "the nested payload is leaked by design")]
 fn a_panic_payload_whose_drop_panics_is_reported_and_the_worker_survives() {
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
     let h = pool
