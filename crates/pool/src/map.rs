@@ -76,7 +76,7 @@ impl ThreadPool {
     ///     .unwrap();
     /// assert_eq!(results.next(), Some(Err(TaskError::Timeout)));
     /// assert_eq!(results.next(), None);
-    /// tx.send(()).unwrap();
+    /// let _ = tx.send(()); // (fails if job 0 had not started: then it was cancelled)
     /// ```
     pub fn map_timeout<I, T, F>(
         &self,
