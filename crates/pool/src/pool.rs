@@ -1,6 +1,7 @@
 //! `ThreadPool` and its builder: on-demand workers, the job queue (optionally bounded),
 //! submission, the initializer that can break the pool, and shutdown.
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::{MutexGuard, PoisonError};
 use std::task::Waker;
@@ -29,9 +30,6 @@ trait Runnable: Send + Sync {
     fn run(&self, finishing: &dyn Fn(), propagate: bool) -> Option<Waker>;
     /// Wakes what `run` returned (a panic in it is reported on the handle).
     fn wake(&self, waker: Option<Waker>);
-    /// Whether dropping the last reference to the ended job may run user code (the
-    /// outcome's `Drop`).
-    fn drop_runs_user_code(&self) -> bool;
     /// Ends a job that has not started with `error` (shutdown, broken pool).
     fn fail(&self, error: TaskError);
 }
@@ -47,10 +45,6 @@ where
 
     fn wake(&self, waker: Option<Waker>) {
         self.task().wake(waker);
-    }
-
-    fn drop_runs_user_code(&self) -> bool {
-        std::mem::needs_drop::<T>()
     }
 
     fn fail(&self, error: TaskError) {
@@ -774,19 +768,42 @@ fn worker(shared: &Arc<Shared>) {
         let waker = catch(|| job.run(&become_idle, shared.config.propagate_context))
             .ok()
             .flatten();
-        // What may still run user code, now that this worker may count as idle: the waker
-        // (the executor's `wake`) and, when the handle is gone, the outcome's `Drop`.
-        let user_code_after = counted_idle.get() && (waker.is_some() || job.drop_runs_user_code());
-        let after = move || {
+        if counted_idle.get() {
+            // This worker counts as idle, yet may still run user code: the waker (the
+            // executor's `wake`) and, when the handle is gone and the outcome was not taken,
+            // the outcome's `Drop` (which `Task`'s drop hands to `outside_the_idle_count`).
             if waker.is_some() {
-                job.wake(waker); // (a virtual call: not for every job)
+                after_idle(shared, || job.wake(waker));
             }
-            drop(job);
-        };
-        if user_code_after {
-            after_idle(shared, after);
+            IDLE_WORKER.with(|idle| idle.set(Some(shared.clone())));
+            let _ = catch(move || drop(job));
+            IDLE_WORKER.with(|idle| idle.set(None));
         } else {
-            let _ = catch(after);
+            let _ = catch(move || {
+                if waker.is_some() {
+                    job.wake(waker); // (a virtual call: not for every job)
+                }
+                drop(job);
+            });
+        }
+    }
+}
+
+thread_local! {
+    /// On a worker that counts itself idle while it drops its reference to the job it
+    /// ended: its pool (else `None`).
+    static IDLE_WORKER: Cell<Option<Arc<Shared>>> = const { Cell::new(None) };
+}
+
+/// Runs `user_code` (an outcome's `Drop`) where it is dropped: on a worker that counts itself
+/// idle, through [`after_idle`] (a panic is then caught there); elsewhere as is.
+pub(crate) fn outside_the_idle_count(user_code: impl FnOnce()) {
+    // `try_with`: an outcome may be dropped by another thread-local's destructor.
+    match IDLE_WORKER.try_with(Cell::take).ok().flatten() {
+        None => user_code(),
+        Some(shared) => {
+            after_idle(&shared, user_code);
+            IDLE_WORKER.with(|idle| idle.set(Some(shared)));
         }
     }
 }

@@ -505,10 +505,18 @@ impl<T> Drop for Task<T> {
         // Relaxed: whoever drops the last reference synchronised with every other user
         // through the `Arc`'s count.
         if matches!(self.state.load(Ordering::Relaxed) & PHASE, ENDING | DONE) {
+            let outcome = &self.outcome;
             // SAFETY: in these phases the outcome is initialised, and `&mut self` excludes
             // every other access.
-            self.outcome
-                .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+            let drop_outcome = || outcome.with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+            if std::mem::needs_drop::<T>() {
+                // The outcome's `Drop` is user code: on a worker that counts itself idle
+                // (nobody took the outcome, and the worker held the last reference), it
+                // must not run where a submit may rely on that worker.
+                crate::pool::outside_the_idle_count(drop_outcome);
+            } else {
+                drop_outcome();
+            }
         }
     }
 }
