@@ -1,6 +1,8 @@
 //! The pool's error types: one per operation family, each handing back what it refused.
 
 use std::any::Any;
+
+use crate::map::Map;
 use std::fmt;
 
 /// Why a job has no result.
@@ -21,9 +23,6 @@ pub enum TaskError {
     /// The outcome was already taken by an earlier call.
     #[error("the job's outcome was already taken")]
     AlreadyTaken,
-    /// The pool was shut down before the job could be submitted (from `map`).
-    #[error("the pool was shut down before the job was submitted")]
-    ShutDown,
 }
 
 /// `submit` refused the job; the closure comes back inside.
@@ -67,12 +66,83 @@ impl<F> fmt::Debug for SubmitError<F> {
     }
 }
 
+/// [`ThreadPool::map`](crate::ThreadPool::map) was refused part-way (or at once): the items
+/// not submitted come back, in order (the refused one first, then the rest of the input),
+/// with the [`Map`] of those submitted before (dropping it cancels those not started).
+pub enum MapError<I, T> {
+    /// The pool was shut down.
+    ShutDown(Vec<I>, Map<T>),
+    /// The pool is broken (the reason).
+    Broken(Vec<I>, Map<T>, String),
+}
+
+impl<I, T> MapError<I, T> {
+    /// The items that were not submitted.
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::new();
+    /// pool.shutdown(true, false);
+    /// let refused = pool.map(|n: u8| n * 2, [1, 2, 3]).unwrap_err();
+    /// assert_eq!(refused.into_inner(), [1, 2, 3]);
+    /// ```
+    pub fn into_inner(self) -> Vec<I> {
+        self.into_parts().0
+    }
+
+    /// The items that were not submitted, and the results of those that were.
+    pub fn into_parts(self) -> (Vec<I>, Map<T>) {
+        match self {
+            MapError::ShutDown(items, map) | MapError::Broken(items, map, _) => (items, map),
+        }
+    }
+}
+
+impl<I, T> fmt::Debug for MapError<I, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MapError::ShutDown(items, map) => {
+                write!(f, "ShutDown({} items, {map:?})", items.len())
+            }
+            MapError::Broken(items, map, why) => {
+                write!(f, "Broken({} items, {map:?}, {why:?})", items.len())
+            }
+        }
+    }
+}
+
+impl<I, T> fmt::Display for MapError<I, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MapError::ShutDown(items, _) => write!(
+                f,
+                "the pool is shut down: {} items not submitted",
+                items.len()
+            ),
+            MapError::Broken(items, _, why) => write!(
+                f,
+                "the pool is broken: {why}: {} items not submitted",
+                items.len()
+            ),
+        }
+    }
+}
+
+impl<I, T> std::error::Error for MapError<I, T> {}
+
 /// The pool could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
     /// `max_workers(0)`.
     #[error("max_workers must be at least 1")]
     ZeroWorkers,
+    /// `queue_bound(0)`: no job could ever be queued (leave the bound out for an unbounded
+    /// queue).
+    #[error("queue_bound must be at least 1")]
+    ZeroQueueBound,
+    /// The thread-name prefix holds a NUL byte, which no thread name may hold.
+    #[error("thread_name_prefix must not contain a NUL byte")]
+    NulInThreadName,
 }
 
 /// A done callback that ran at once (the job had already ended) panicked.

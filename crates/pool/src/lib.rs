@@ -11,8 +11,8 @@
 //!   [`cancelled`](Handle::cancelled), [`running`](Handle::running), [`done`](Handle::done),
 //!   [`add_done_callback`](Handle::add_done_callback), and `.await` ([`Future`](std::future::Future)).
 //! - Many handles: [`as_completed`] ([`AsCompleted`]), [`wait`] with [`ReturnWhen`].
-//! - Errors: [`SubmitError`] (hands the closure back), [`TaskError`], [`BuildError`],
-//!   [`CallbackPanicked`].
+//! - Errors: [`SubmitError`] (hands the closure back), [`MapError`] (hands the items back),
+//!   [`TaskError`], [`BuildError`], [`CallbackPanicked`].
 //!
 //! # Example
 //!
@@ -39,11 +39,16 @@
 //! places under the pool lock, so `submit` can wait for room and `shutdown` can wake it).
 //! Workers start on demand: `submit` first claims an idle worker (a counter that workers
 //! increment when they go back to waiting, Python's `_idle_semaphore`) and starts a new worker
-//! only when none is idle and fewer than `max_workers` exist. Once `max_workers` run, nobody
-//! counts any more, and an unbounded pool's `submit` queues the job without the pool lock,
-//! through a gate that shutdown closes (waiting for the submits under way) before it drains
-//! or stops the queue. Shutdown queues one stop message per worker behind the jobs, so those
-//! still run unless `cancel_pending` took them out first.
+//! only when none is idle and fewer than `max_workers` exist (user code a worker still runs
+//! after counting itself idle — a waker, an outcome's `Drop` — runs with that worker's token
+//! taken back, so a submit it makes starts a worker instead of waiting for it). Once
+//! `max_workers` run, nobody counts any more, and an unbounded pool's `submit` queues the
+//! job without the pool lock, through a gate that shutdown closes (waiting for the submits
+//! under way) before it drains or stops the queue. The first shutdown (or break) queues one
+//! stop message per worker ever started behind the jobs, so those still run unless
+//! `cancel_pending` took them out first; a later drain of the queue puts back the stops it
+//! took. Every `shutdown(wait = true)` (and the drop) returns only once every worker is
+//! joined, sharing the joins with any other caller doing the same.
 //! Each job carries the submitter's context as a [`Snapshot`](contexture_ctxvar::Snapshot)
 //! (one pointer) and runs in a fresh context made from it, dropped with what the job set.
 //! A panicking job is caught (`catch_unwind`) and becomes [`TaskError::Panicked`]; the
@@ -63,7 +68,11 @@
 //!   since the worker's context carries over between jobs).
 //! - The outcome is taken by value ([`Handle::result`]); a timed wait keeps it for later.
 //! - Done callbacks run before waiters are released (a job is "done" once its callbacks ran).
-//! - `map` yields `Result`s: one failed item does not end the iteration.
+//! - `map` yields `Result`s: one failed item does not end the iteration. A refused `map`
+//!   (shut down or broken pool) is a [`MapError`] holding the items not submitted (Python
+//!   raises at the call). Dropping the [`Map`] cancels the jobs not started, even before the
+//!   first result was asked for (Python's then runs them all); [`Map::into_handles`] lets
+//!   them run.
 //!
 //! # Performance
 //!
@@ -96,13 +105,14 @@
 mod context;
 mod error;
 mod gate;
+mod idle;
 mod loom;
 mod map;
 mod pool;
 mod task;
 mod wait;
 
-pub use error::{BuildError, CallbackPanicked, SubmitError, TaskError};
+pub use error::{BuildError, CallbackPanicked, MapError, SubmitError, TaskError};
 pub use map::Map;
 pub use pool::{Builder, ThreadPool};
 pub use task::Handle;

@@ -1,8 +1,9 @@
 //! Loom models of one job's task protocol (`crate::task`): the phase word's single owner,
 //! the outcome published by `DONE`, waiters parking on the slow path, done callbacks added
-//! while the job ends, and the async waker. Run by `cargo xtask test-all`:
+//! while the job ends, and the async waker; the gate of the lock-free submit path; and the
+//! idle-worker count's take-back before user code. Run by `cargo xtask test-all`:
 //! `RUSTFLAGS="--cfg contexture_loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p contexture-pool --release --lib loom`.
-//! Run time on the 2-core machine: 0.04 s for all five models together (after the build).
+//! Run time on the 2-core machine: 0.08 s for all nine models together (after the build).
 //! Mutation check (reverted): an ender that publishes `DONE` with its compare-and-swap even
 //! when `SLOW` is set (so it skips the slow lock) was reported by loom as a deadlock (a
 //! parked waiter, a pending callback or a waker never served) in three of the five models.
@@ -30,6 +31,13 @@ fn counted_job(runs: &Arc<AtomicUsize>) -> (Arc<Job<impl FnOnce() -> u8, u8>>, H
     (job, handle)
 }
 
+/// Runs the job as a worker does (no idle count), waking the waker it hands back.
+fn run<F: FnOnce() -> u8>(job: &Job<F, u8>) {
+    if let Some(waker) = job.run(&|| {}, false) {
+        waker.wake();
+    }
+}
+
 /// A worker starting the job races a cancel: exactly one wins; a cancelled job never runs,
 /// and the outcome says which happened.
 #[test]
@@ -37,7 +45,7 @@ fn start_races_cancel() {
     loom::model(|| {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
-        let worker = thread::spawn(move || job.run(&|| {}, false));
+        let worker = thread::spawn(move || run(&job));
         let cancelled = handle.cancel();
         worker.join().unwrap();
         assert_eq!(runs.load(Ordering::Relaxed), usize::from(!cancelled));
@@ -58,7 +66,7 @@ fn waiter_parks_while_the_job_ends() {
     loom::model(|| {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
-        let worker = thread::spawn(move || job.run(&|| {}, false));
+        let worker = thread::spawn(move || run(&job));
         assert_eq!(handle.result(), Ok(7));
         worker.join().unwrap();
         assert_eq!(runs.load(Ordering::Relaxed), 1);
@@ -72,7 +80,7 @@ fn callback_added_while_the_job_ends() {
     loom::model(|| {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
-        let worker = thread::spawn(move || job.run(&|| {}, false));
+        let worker = thread::spawn(move || run(&job));
         let calls = Arc::new(AtomicUsize::new(0));
         let c = calls.clone();
         handle
@@ -96,7 +104,7 @@ fn run_cancel_and_fail_end_the_job_once() {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
         let failer = job.clone();
-        let worker = thread::spawn(move || job.run(&|| {}, false));
+        let worker = thread::spawn(move || run(&job));
         let shutdown = thread::spawn(move || failer.cancel_with(TaskError::BrokenPool("x".into())));
         let cancelled = handle.cancel();
         let failed = shutdown.join().unwrap();
@@ -119,7 +127,7 @@ fn awaiting_while_the_job_ends() {
     loom::model(|| {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
-        let worker = thread::spawn(move || job.run(&|| {}, false));
+        let worker = thread::spawn(move || run(&job));
         assert_eq!(loom::future::block_on(handle), Ok(7));
         worker.join().unwrap();
     });
@@ -177,7 +185,7 @@ fn late_callbacks_from_two_threads_run_once_each() {
     loom::model(|| {
         let runs = Arc::new(AtomicUsize::new(0));
         let (job, handle) = counted_job(&runs);
-        job.run(&|| {}, false); // ended before anyone adds a callback
+        run(&job); // ended before anyone adds a callback
         let handle = Arc::new(handle);
         let calls = Arc::new(AtomicUsize::new(0));
         let adders: Vec<_> = (0..2)
@@ -216,7 +224,7 @@ fn callback_registered_while_pending_then_cancel_races_the_worker() {
                 assert_eq!(s.swap(code, Ordering::Relaxed), 0, "a callback runs once");
             })
             .unwrap();
-        let worker = thread::spawn(move || job.run(&|| {}, false));
+        let worker = thread::spawn(move || run(&job));
         let cancelled = handle.cancel();
         handle.wait();
         let code = seen.load(Ordering::Relaxed);
@@ -226,5 +234,54 @@ fn callback_registered_while_pending_then_cancel_races_the_worker() {
             "done means the callback ran"
         );
         worker.join().unwrap();
+    });
+}
+
+/// Issue #11, item 8a: two workers have each ended a job and counted themselves idle, and
+/// each then runs user code (its waker, an outcome's `Drop`) that submits a job and waits
+/// for it. A submit claims an idle token or starts a worker; a worker takes a token back
+/// before such user code ([`Idle::take_back`](crate::idle::Idle)), or, when none is left,
+/// starts a spare worker. Both workers are blocked in their user code until the jobs they
+/// submitted are done, so some other worker must have been started: otherwise each job
+/// waits for a worker that waits for it.
+///
+/// Mutation check (reverted): without the take-back (the user code runs on a worker still
+/// counted idle), loom reports the interleaving where each submit claims the other
+/// worker's token and nobody starts a worker.
+#[test]
+fn a_worker_running_user_code_after_counting_itself_idle_is_never_claimed() {
+    use crate::idle::Idle;
+
+    fn submit(idle: &Idle, started: &AtomicUsize) {
+        if !idle.claim() {
+            started.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A worker's end of a job, then the protocol around its user code (which submits).
+    fn worker(idle: &Idle, started: &AtomicUsize) {
+        idle.add();
+        if idle.take_back() {
+            submit(idle, started);
+            idle.add();
+        } else {
+            started.fetch_add(1, Ordering::Relaxed); // the spare worker
+            submit(idle, started);
+        }
+    }
+
+    loom::model(|| {
+        let idle = Arc::new(Idle::new());
+        let started = Arc::new(AtomicUsize::new(0)); // workers other than these two
+        let other = {
+            let (idle, started) = (idle.clone(), started.clone());
+            thread::spawn(move || worker(&idle, &started))
+        };
+        worker(&idle, &started);
+        other.join().unwrap();
+        assert!(
+            started.load(Ordering::Relaxed) >= 1,
+            "each submitted job waits for a worker that waits for it"
+        );
     });
 }

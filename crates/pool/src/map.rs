@@ -1,36 +1,54 @@
 //! `ThreadPool::map`: results in input order, with an optional overall timeout; jobs not
-//! yet started are cancelled when the iterator times out or is dropped.
+//! yet started are cancelled when the iterator times out or is dropped; items the pool
+//! refused come back in the error.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::error::TaskError;
+use crate::error::{MapError, SubmitError, TaskError};
 use crate::pool::ThreadPool;
 use crate::task::Handle;
 
 /// The results of [`ThreadPool::map`], in input order.
+///
+/// Every job was submitted by `map` already; iterating only collects the results.
+/// **Dropping a `Map` cancels the jobs that have not started** (those running finish, and
+/// their results are dropped): iterate it to the end for every result, or call
+/// [`into_handles`](Map::into_handles) to let every job run without waiting here.
+/// (Python's `executor.map` runs every job when its iterator is dropped before the first
+/// result is asked for, and cancels the rest when dropped later; here it is always the
+/// latter.)
+#[must_use = "dropping a Map cancels the jobs that have not started: iterate it, or call into_handles"]
 pub struct Map<T> {
-    pending: VecDeque<Result<Handle<T>, TaskError>>,
+    pending: VecDeque<Handle<T>>,
     deadline: Option<Instant>,
 }
 
 impl ThreadPool {
     /// Submits `f(item)` for every item now and yields the results in input order as they
-    /// are consumed (Python's `Executor.map`). An item the pool refused (shut down or broken)
-    /// yields [`TaskError::ShutDown`] / [`TaskError::BrokenPool`] in its place.
+    /// are consumed (Python's `Executor.map`). If the pool refuses an item (it is shut down
+    /// or broken), the items not submitted come back in [`MapError`], with the [`Map`] of
+    /// those that were.
+    ///
+    /// The returned [`Map`] cancels the jobs that have not started when it is dropped.
     ///
     /// ```
     /// use contexture_pool::ThreadPool;
     /// let pool = ThreadPool::new();
     /// let lengths: Vec<usize> = pool
     ///     .map(|s: &str| s.len(), ["a", "bb", "ccc"])
+    ///     .unwrap()
     ///     .map(Result::unwrap)
     ///     .collect();
     /// assert_eq!(lengths, [1, 2, 3]);
     /// ```
-    pub fn map<I, T, F>(&self, f: F, items: impl IntoIterator<Item = I>) -> Map<T>
+    pub fn map<I, T, F>(
+        &self,
+        f: F,
+        items: impl IntoIterator<Item = I>,
+    ) -> Result<Map<T>, MapError<I, T>>
     where
         F: Fn(I) -> T + Send + Sync + 'static,
         I: Send + 'static,
@@ -49,21 +67,23 @@ impl ThreadPool {
     /// let pool = ThreadPool::builder().max_workers(1).build().unwrap();
     /// let (tx, rx) = std::sync::mpsc::channel::<()>();
     /// let rx = std::sync::Mutex::new(rx);
-    /// let mut results = pool.map_timeout(
-    ///     move |n: u32| { if n == 0 { rx.lock().unwrap().recv().unwrap(); } n },
-    ///     0..3,
-    ///     Duration::from_millis(20),
-    /// );
+    /// let mut results = pool
+    ///     .map_timeout(
+    ///         move |n: u32| { if n == 0 { rx.lock().unwrap().recv().unwrap(); } n },
+    ///         0..3,
+    ///         Duration::from_millis(20),
+    ///     )
+    ///     .unwrap();
     /// assert_eq!(results.next(), Some(Err(TaskError::Timeout)));
     /// assert_eq!(results.next(), None);
-    /// tx.send(()).unwrap();
+    /// let _ = tx.send(()); // (fails if job 0 had not started: then it was cancelled)
     /// ```
     pub fn map_timeout<I, T, F>(
         &self,
         f: F,
         items: impl IntoIterator<Item = I>,
         timeout: Duration,
-    ) -> Map<T>
+    ) -> Result<Map<T>, MapError<I, T>>
     where
         F: Fn(I) -> T + Send + Sync + 'static,
         I: Send + 'static,
@@ -77,24 +97,39 @@ impl ThreadPool {
         f: F,
         items: impl IntoIterator<Item = I>,
         deadline: Option<Instant>,
-    ) -> Map<T>
+    ) -> Result<Map<T>, MapError<I, T>>
     where
         F: Fn(I) -> T + Send + Sync + 'static,
         I: Send + 'static,
         T: Send + 'static,
     {
         let f = Arc::new(f);
-        let pending = items
-            .into_iter()
-            .map(|item| {
-                let f = f.clone();
-                self.submit(move || f(item)).map_err(|e| match e {
-                    crate::SubmitError::Broken(_, why) => TaskError::BrokenPool(why),
-                    _ => TaskError::ShutDown,
-                })
-            })
-            .collect();
-        Map { pending, deadline }
+        let mut items = items.into_iter();
+        let mut submitted = Map {
+            pending: VecDeque::with_capacity(items.size_hint().0),
+            deadline,
+        };
+        for item in items.by_ref() {
+            let f = f.clone();
+            // The job is made from the item only once the pool accepts it, so that a
+            // refusal hands the item itself back.
+            match self.submit_inner(item, move |item| move || f(item), true) {
+                Ok(handle) => submitted.pending.push_back(handle),
+                Err(refused) => {
+                    let (first, why) = match refused {
+                        SubmitError::Broken(item, why) => (item, Some(why)),
+                        SubmitError::ShutDown(item) | SubmitError::Full(item) => (item, None),
+                    };
+                    let mut left = vec![first];
+                    left.extend(items);
+                    return Err(match why {
+                        Some(why) => MapError::Broken(left, submitted, why),
+                        None => MapError::ShutDown(left, submitted),
+                    });
+                }
+            }
+        }
+        Ok(submitted)
     }
 }
 
@@ -102,20 +137,15 @@ impl<T> Iterator for Map<T> {
     type Item = Result<T, TaskError>;
 
     fn next(&mut self) -> Option<Result<T, TaskError>> {
-        let mut next = self.pending.pop_front()?;
-        let outcome = match &mut next {
-            Err(refused) => Err(refused.clone()),
-            Ok(handle) => match self.deadline {
-                None => handle.result_timeout(Duration::MAX),
-                Some(deadline) => {
-                    handle.result_timeout(deadline.saturating_duration_since(Instant::now()))
-                }
-            },
+        let mut handle = self.pending.pop_front()?;
+        let outcome = match self.deadline {
+            None => handle.result_timeout(Duration::MAX),
+            Some(deadline) => {
+                handle.result_timeout(deadline.saturating_duration_since(Instant::now()))
+            }
         };
         if matches!(outcome, Err(TaskError::Timeout)) {
-            if let Ok(handle) = &next {
-                handle.cancel();
-            }
+            handle.cancel();
             self.cancel_rest();
         }
         Some(outcome)
@@ -127,8 +157,22 @@ impl<T> Iterator for Map<T> {
 }
 
 impl<T> Map<T> {
+    /// The handles of the jobs whose results were not yielded yet, in input order: they run
+    /// to the end even if the handles are dropped (unlike dropping the `Map`).
+    ///
+    /// ```
+    /// use contexture_pool::ThreadPool;
+    /// let pool = ThreadPool::new();
+    /// let handles = pool.map(|n: u8| n + 1, [1, 2]).unwrap().into_handles();
+    /// let out: Vec<u8> = handles.into_iter().map(|h| h.result().unwrap()).collect();
+    /// assert_eq!(out, [2, 3]);
+    /// ```
+    pub fn into_handles(mut self) -> Vec<Handle<T>> {
+        std::mem::take(&mut self.pending).into()
+    }
+
     fn cancel_rest(&mut self) {
-        for handle in self.pending.drain(..).flatten() {
+        for handle in self.pending.drain(..) {
             handle.cancel();
         }
     }

@@ -1,9 +1,11 @@
 //! `ThreadPool` and its builder: on-demand workers, the job queue (optionally bounded),
 //! submission, the initializer that can break the pool, and shutdown.
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::{MutexGuard, PoisonError};
-use std::thread::{self, JoinHandle};
+use std::task::Waker;
+use std::thread::{self, JoinHandle, ThreadId};
 
 use crossbeam_channel::{Receiver, Sender};
 use crossbeam_utils::CachePadded;
@@ -11,9 +13,10 @@ use crossbeam_utils::CachePadded;
 use crate::context::Captured;
 use crate::error::{catch, BuildError, SubmitError, TaskError};
 use crate::gate::Gate;
+use crate::idle::Idle;
 use crate::loom::pool::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::loom::Arc;
-use crate::task::{Handle, Job};
+use crate::task::{Handle, HasTask, Job};
 
 /// Numbers pools for their default thread-name prefix.
 static POOLS: AtomicUsize = AtomicUsize::new(0);
@@ -23,8 +26,10 @@ type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 /// A queued job, type-erased.
 trait Runnable: Send + Sync {
     /// Runs the job unless it was cancelled; calls `finishing` after the job's closure
-    /// returned and before its waiters are released.
-    fn run(&self, finishing: &dyn Fn(), propagate: bool);
+    /// returned and before its waiters are released. Returns the waker to wake.
+    fn run(&self, finishing: &dyn Fn(), propagate: bool) -> Option<Waker>;
+    /// Wakes what `run` returned (a panic in it is reported on the handle).
+    fn wake(&self, waker: Option<Waker>);
     /// Ends a job that has not started with `error` (shutdown, broken pool).
     fn fail(&self, error: TaskError);
 }
@@ -34,8 +39,12 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    fn run(&self, finishing: &dyn Fn(), propagate: bool) {
-        Job::run(self, finishing, propagate);
+    fn run(&self, finishing: &dyn Fn(), propagate: bool) -> Option<Waker> {
+        Job::run(self, finishing, propagate)
+    }
+
+    fn wake(&self, waker: Option<Waker>) {
+        self.task().wake(waker);
     }
 
     fn fail(&self, error: TaskError) {
@@ -54,7 +63,19 @@ struct Config {
 }
 
 struct PoolState {
+    /// Join handles of the workers that nobody has started to join.
     workers: Vec<JoinHandle<()>>,
+    /// Workers that a `shutdown(wait = true)` caller is joining right now.
+    joining: Vec<ThreadId>,
+    /// The pool's own workers that are inside `shutdown(wait = true)` (called from a job):
+    /// another such worker does not wait for them (each would wait for the other).
+    waiting_workers: Vec<ThreadId>,
+    /// Workers started so far; never decreases, whoever holds or joins their handles (the
+    /// count of stops to send, and the next worker's number).
+    started: usize,
+    /// One stop per started worker has been queued (by the shutdown or the break that came
+    /// first). No worker starts afterwards: both refuse submits first.
+    stopping: bool,
     shutdown: bool,
     broken: Option<String>,
     /// Free places in a bounded queue.
@@ -71,9 +92,11 @@ struct Shared {
     state: Mutex<PoolState>,
     /// Signalled when room frees up in a bounded queue, and at shutdown.
     room_freed: Condvar,
+    /// Signalled when a `shutdown(wait = true)` caller has joined a worker, or stops waiting.
+    joined: Condvar,
     /// Idle workers that nobody has claimed yet (Python's `_idle_semaphore`). Kept only
     /// until `max_workers` run (see `all_started`).
-    idle: AtomicUsize,
+    idle: Idle,
     /// Set once `max_workers` workers run: from then on no submit starts a worker, so
     /// nobody needs `idle` and the workers stop counting. (Counted for every job, `idle`
     /// was a cache line written by the submitter and every worker per job: measured ~25% of
@@ -94,9 +117,7 @@ impl Shared {
 
     /// Claims an idle worker for a new job, if there is one.
     fn claim_idle(&self) -> bool {
-        self.idle
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
-            .is_ok()
+        self.idle.claim()
     }
 
     /// Returns one place to a bounded queue.
@@ -143,13 +164,16 @@ impl Builder {
         self
     }
 
-    /// Workers are named `{prefix}_{n}` (default `contexture-pool-{pool number}`).
+    /// Workers are named `{prefix}_{n}` (default `contexture-pool-{pool number}`). A NUL
+    /// byte in it is [`BuildError::NulInThreadName`].
     ///
     /// ```
-    /// use contexture_pool::ThreadPool;
+    /// use contexture_pool::{BuildError, ThreadPool};
     /// let pool = ThreadPool::builder().thread_name_prefix("io").build().unwrap();
     /// let name = pool.submit(|| std::thread::current().name().map(str::to_owned)).unwrap();
     /// assert_eq!(name.result().unwrap().as_deref(), Some("io_0"));
+    /// let nul = ThreadPool::builder().thread_name_prefix("a\0b").build();
+    /// assert_eq!(nul.err(), Some(BuildError::NulInThreadName));
     /// ```
     pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Builder {
         self.prefix = Some(prefix.into());
@@ -208,18 +232,23 @@ impl Builder {
 
     /// Bounds the queue of jobs not yet started: `submit` then waits for room and
     /// `try_submit` hands the closure back when full (backpressure). Default: unbounded.
+    /// `0` is [`BuildError::ZeroQueueBound`] (no job could ever be queued; Python's
+    /// `queue.Queue` reads 0 as "unbounded", which here is leaving the bound out).
     ///
     /// ```
-    /// use contexture_pool::ThreadPool;
+    /// use contexture_pool::{BuildError, ThreadPool};
     /// let pool = ThreadPool::builder().queue_bound(8).build().unwrap();
     /// assert_eq!(pool.submit(|| 1).unwrap().result(), Ok(1));
+    /// let zero = ThreadPool::builder().queue_bound(0).build();
+    /// assert_eq!(zero.err(), Some(BuildError::ZeroQueueBound));
     /// ```
     pub fn queue_bound(mut self, jobs: usize) -> Builder {
         self.queue_bound = Some(jobs);
         self
     }
 
-    /// Builds the pool. No worker starts before the first job.
+    /// Builds the pool. No worker starts before the first job. Errors: `max_workers(0)`,
+    /// `queue_bound(0)`, a NUL byte in the thread-name prefix ([`BuildError`]).
     ///
     /// ```
     /// use contexture_pool::ThreadPool;
@@ -227,6 +256,13 @@ impl Builder {
     /// assert_eq!(pool.workers(), 0, "no worker before the first job");
     /// ```
     pub fn build(self) -> Result<ThreadPool, BuildError> {
+        if self.queue_bound == Some(0) {
+            return Err(BuildError::ZeroQueueBound);
+        }
+        if self.prefix.as_ref().is_some_and(|p| p.contains('\0')) {
+            // Checked here: std would panic at the first spawn, inside `submit`.
+            return Err(BuildError::NulInThreadName);
+        }
         match self.max_workers.unwrap_or_else(default_max_workers) {
             0 => Err(BuildError::ZeroWorkers),
             max_workers => Ok(self.build_with(max_workers)),
@@ -244,12 +280,17 @@ impl Builder {
                 jobs_rx,
                 state: Mutex::new(PoolState {
                     workers: Vec::new(),
+                    joining: Vec::new(),
+                    waiting_workers: Vec::new(),
+                    started: 0,
+                    stopping: false,
                     shutdown: false,
                     broken: None,
                     room: self.queue_bound.unwrap_or(usize::MAX),
                 }),
                 room_freed: Condvar::new(),
-                idle: AtomicUsize::new(0),
+                joined: Condvar::new(),
+                idle: Idle::new(),
                 all_started: AtomicBool::new(false),
                 gate: CachePadded::new(Gate::new()),
                 config: Config {
@@ -361,7 +402,8 @@ impl ThreadPool {
     /// assert_eq!(pool.workers(), 1, "an idle worker is reused before a new one starts");
     /// ```
     pub fn workers(&self) -> usize {
-        self.shared.lock().workers.len()
+        let state = self.shared.lock();
+        state.workers.len() + state.joining.len()
     }
 
     /// Queues `f`; waits for room when the queue is bounded and full. Refused, with `f` handed
@@ -382,7 +424,7 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit_inner(f, true)
+        self.submit_inner(f, |f| f, true)
     }
 
     /// Like [`submit`](ThreadPool::submit), but hands `f` back in [`SubmitError::Full`] instead
@@ -404,14 +446,24 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit_inner(f, false)
+        self.submit_inner(f, |f| f, false)
     }
 
-    fn submit_inner<F, T>(&self, f: F, wait_for_room: bool) -> Result<Handle<T>, SubmitError<F>>
+    /// Submits the job that `make` builds from `payload`, built only once the pool has
+    /// accepted it: a refusal hands `payload` back (the closure for `submit`, the item for
+    /// `map`).
+    #[inline]
+    pub(crate) fn submit_inner<P, F, T>(
+        &self,
+        payload: P,
+        make: impl FnOnce(P) -> F,
+        wait_for_room: bool,
+    ) -> Result<Handle<T>, SubmitError<P>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        let f = payload;
         let shared = &self.shared;
         // The fast path: every worker runs and the queue is unbounded, so a submit only has
         // to queue the job, which the gate lets it do without the pool lock (measured: the
@@ -420,7 +472,7 @@ impl ThreadPool {
         if shared.all_started.load(Ordering::Relaxed) && shared.config.queue_bound.is_none() {
             if let Some(_pass) = shared.gate.enter() {
                 let job = Arc::new(Job::new(
-                    f,
+                    make(f),
                     Captured::capture(shared.config.propagate_context),
                 ));
                 let handle = Handle { job: job.clone() };
@@ -448,64 +500,39 @@ impl ThreadPool {
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
         }
+        // An idle worker's token is claimed before the job is sent: claimed after, it could
+        // be taken first by that very worker, which claims whatever token is left once it has
+        // received a job (Miri found this: a second worker started for one job at a time).
+        let claimed = state.started >= shared.config.max_workers || shared.claim_idle();
+        // The worker starts before the job exists: if the OS refuses the first one, the pool
+        // breaks and the closure comes back inside the error.
+        if !claimed {
+            if let Err((why, failed)) = spawn_worker(shared, &mut state) {
+                drop(state);
+                shared.room_freed.notify_all();
+                fail_all(failed);
+                return Err(SubmitError::Broken(f, why));
+            }
+        }
         let job = Arc::new(Job::new(
-            f,
+            make(f),
             Captured::capture(shared.config.propagate_context),
         ));
         let handle = Handle { job: job.clone() };
         if shared.config.queue_bound.is_some() {
             state.room -= 1;
         }
-        // An idle worker's token is claimed before the job is sent: claimed after, it could
-        // be taken first by that very worker, which claims whatever token is left once it has
-        // received a job (Miri found this: a second worker started for one job at a time).
-        let claimed = state.workers.len() >= shared.config.max_workers || shared.claim_idle();
         // Sent under the lock, so that shutdown sees every job queued before it. The channel
         // is unbounded (the bound is `room`), so this never blocks.
         let _ = shared.jobs_tx.send(Some(job as Arc<dyn Runnable>));
-        if !claimed && state.workers.len() < shared.config.max_workers {
-            let failed = self.spawn_worker(&mut state);
-            drop(state);
-            fail_all(failed);
-        }
         Ok(handle)
     }
 
-    /// Starts a worker. If the OS refuses and there is no worker at all, the pool breaks:
-    /// the queued jobs are returned, to be failed once the lock is released.
-    #[must_use]
-    fn spawn_worker(&self, state: &mut PoolState) -> Vec<(Arc<dyn Runnable>, TaskError)> {
-        let index = state.workers.len();
-        let mut builder =
-            thread::Builder::new().name(format!("{}_{index}", self.shared.config.prefix));
-        if let Some(bytes) = self.shared.config.stack_size {
-            builder = builder.stack_size(bytes);
-        }
-        let shared = self.shared.clone();
-        match builder.spawn(move || worker(&shared)) {
-            Ok(handle) => {
-                state.workers.push(handle);
-                if state.workers.len() >= self.shared.config.max_workers {
-                    // Relaxed: a hint that only saves work; a worker that still counts
-                    // meanwhile only updates a number nobody reads any more.
-                    self.shared.all_started.store(true, Ordering::Relaxed);
-                }
-                Vec::new()
-            }
-            // The OS refused a thread: the job stays queued for the existing workers; with
-            // none at all, the pool cannot run anything, so it breaks.
-            Err(e) if state.workers.is_empty() => break_locked(
-                &self.shared,
-                state,
-                format!("could not start a worker: {e}"),
-            ),
-            Err(_) => Vec::new(),
-        }
-    }
-
     /// Refuses new work; with `cancel_pending`, cancels every queued job; with `wait`, joins
-    /// every worker before returning (queued jobs that were not cancelled run first).
-    /// Calling it again is harmless; calling it from a job does not join that job's worker.
+    /// every worker before returning (queued jobs that were not cancelled run first), also
+    /// when another call (or the pool's drop) is joining them at the same time.
+    /// Calling it again is harmless; calling it from a job does not join that job's worker
+    /// (nor the workers of other jobs that are waiting in `shutdown` too).
     ///
     /// ```
     /// use contexture_pool::{SubmitError, ThreadPool};
@@ -517,42 +544,109 @@ impl ThreadPool {
     /// ```
     pub fn shutdown(&self, wait: bool, cancel_pending: bool) {
         let shared = &self.shared;
-        let mut cancelled = Vec::new();
-        let workers = {
+        let cancelled = {
             let mut state = shared.lock();
             shared.gate.close();
-            if cancel_pending {
-                while let Ok(message) = shared.jobs_rx.try_recv() {
-                    // A `None` is a stop sent by an earlier shutdown: sent again below.
-                    if let Some(job) = message {
-                        cancelled.push((job, TaskError::Cancelled));
-                    }
-                }
-            }
-            if !state.shutdown || cancel_pending {
-                // One stop per worker, behind the jobs still queued (so they still run).
-                for _ in 0..state.workers.len() {
-                    let _ = shared.jobs_tx.send(None);
-                }
-            }
-            state.shutdown = true;
-            if wait {
-                std::mem::take(&mut state.workers)
+            let cancelled = if cancel_pending {
+                drain(shared, || TaskError::Cancelled)
             } else {
                 Vec::new()
-            }
+            };
+            state.shutdown = true;
+            send_stops(shared, &mut state);
+            cancelled
         };
         shared.room_freed.notify_all();
         // Outside the lock: cancelling runs the jobs' done callbacks.
         fail_all(cancelled);
-        let me = thread::current().id();
-        for worker in workers {
-            if worker.thread().id() != me {
-                // A worker never panics: jobs, callbacks, the initializer and whatever user
-                // code runs around a job on it are caught.
-                let _ = worker.join();
-            }
+        if wait {
+            join_workers(shared);
         }
+    }
+}
+
+/// Joins every worker of a pool that is stopping (except the caller, if it is one), sharing
+/// the work with any other caller doing the same: returns once each of those workers has
+/// been joined, by this call or another.
+fn join_workers(shared: &Shared) {
+    let me = thread::current().id();
+    let mut state = shared.lock();
+    let is_worker =
+        state.workers.iter().any(|w| w.thread().id() == me) || state.joining.contains(&me);
+    if is_worker {
+        state.waiting_workers.push(me);
+        // A worker that skipped this one while it was not waiting must look again.
+        shared.joined.notify_all();
+    }
+    loop {
+        // Who this call waits for: everybody but itself, and for a worker, not the other
+        // workers waiting here (each would wait for the other).
+        let waits_for = |state: &PoolState, id: ThreadId| {
+            id != me && !(is_worker && state.waiting_workers.contains(&id))
+        };
+        if let Some(at) = state
+            .workers
+            .iter()
+            .position(|w| waits_for(&state, w.thread().id()))
+        {
+            let worker = state.workers.swap_remove(at);
+            let id = worker.thread().id();
+            state.joining.push(id);
+            drop(state);
+            // A worker never panics: jobs, callbacks, the initializer and whatever user code
+            // runs around a job on it are caught.
+            let _ = worker.join();
+            state = shared.lock();
+            state.joining.retain(|&j| j != id);
+            shared.joined.notify_all();
+        } else if state.joining.iter().any(|&id| waits_for(&state, id)) {
+            state = shared
+                .joined
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        } else {
+            break;
+        }
+    }
+    if is_worker {
+        state.waiting_workers.retain(|&id| id != me);
+        // Other waiting workers skipped this one; a caller that is not a worker never did.
+        shared.joined.notify_all();
+    }
+}
+
+/// Starts a worker. If the OS refuses and no worker was ever started, the pool breaks:
+/// the reason comes back with the queued jobs, to be failed once the lock is released.
+#[allow(clippy::type_complexity)]
+fn spawn_worker(
+    shared: &Arc<Shared>,
+    state: &mut PoolState,
+) -> Result<(), (String, Vec<(Arc<dyn Runnable>, TaskError)>)> {
+    let index = state.started;
+    let mut builder = thread::Builder::new().name(format!("{}_{index}", shared.config.prefix));
+    if let Some(bytes) = shared.config.stack_size {
+        builder = builder.stack_size(bytes);
+    }
+    let for_worker = shared.clone();
+    match builder.spawn(move || worker(&for_worker)) {
+        Ok(handle) => {
+            state.workers.push(handle);
+            state.started += 1;
+            if state.started >= shared.config.max_workers {
+                // Relaxed: a hint that only saves work; a worker that still counts
+                // meanwhile only updates a number nobody reads any more.
+                shared.all_started.store(true, Ordering::Relaxed);
+            }
+            Ok(())
+        }
+        // The OS refused a thread: the job is queued for the existing workers; with none
+        // at all, the pool cannot run anything, so it breaks.
+        Err(e) if state.started == 0 => {
+            let why = format!("could not start a worker: {e}");
+            let failed = break_locked(shared, state, why.clone());
+            Err((why, failed))
+        }
+        Err(_) => Ok(()),
     }
 }
 
@@ -567,7 +661,7 @@ impl fmt::Debug for ThreadPool {
         let state = self.shared.lock();
         f.debug_struct("ThreadPool")
             .field("max_workers", &self.shared.config.max_workers)
-            .field("workers", &state.workers.len())
+            .field("workers", &(state.workers.len() + state.joining.len()))
             .field("queued", &self.shared.jobs_rx.len())
             .field("shutdown", &state.shutdown)
             .field("broken", &state.broken)
@@ -585,15 +679,40 @@ fn break_locked(
 ) -> Vec<(Arc<dyn Runnable>, TaskError)> {
     state.broken = Some(why.clone());
     shared.gate.close();
-    let mut failed = Vec::new();
-    while let Ok(message) = shared.jobs_rx.try_recv() {
-        failed.extend(message.map(|job| (job, TaskError::BrokenPool(why.clone()))));
-    }
+    let failed = drain(shared, || TaskError::BrokenPool(why.clone()));
     // Stop the other workers too.
-    for _ in 0..state.workers.len() {
+    send_stops(shared, state);
+    failed
+}
+
+/// Takes every queued job out, each with the error to fail it with. The stops it finds
+/// (queued by an earlier shutdown or break) go back in: each is some worker's only way out.
+#[must_use]
+fn drain(shared: &Shared, error: impl Fn() -> TaskError) -> Vec<(Arc<dyn Runnable>, TaskError)> {
+    let mut failed = Vec::new();
+    let mut stops = 0;
+    while let Ok(message) = shared.jobs_rx.try_recv() {
+        match message {
+            Some(job) => failed.push((job, error())),
+            None => stops += 1,
+        }
+    }
+    for _ in 0..stops {
         let _ = shared.jobs_tx.send(None);
     }
     failed
+}
+
+/// Queues one stop per worker ever started, behind the jobs still queued (so they still
+/// run), once: by the first shutdown or break. Counted by `started`, not by the join
+/// handles, which a waiting shutdown may hold.
+fn send_stops(shared: &Shared, state: &mut PoolState) {
+    if !state.stopping {
+        state.stopping = true;
+        for _ in 0..state.started {
+            let _ = shared.jobs_tx.send(None);
+        }
+    }
 }
 
 /// Ends jobs that never started with their error. Call without the pool lock held.
@@ -627,13 +746,13 @@ fn worker(shared: &Arc<Shared>) {
     let counting = || !shared.all_started.load(Ordering::Relaxed);
     let become_idle = || {
         if counting() {
-            shared.idle.fetch_add(1, Ordering::AcqRel);
+            shared.idle.add();
             counted_idle.set(true);
         }
     };
     loop {
         if !counted_idle.replace(false) && counting() {
-            shared.idle.fetch_add(1, Ordering::AcqRel);
+            shared.idle.add();
         }
         // The pool holds a sender as long as it exists, so `recv` only ends with a stop.
         let Ok(Some(job)) = shared.jobs_rx.recv() else {
@@ -645,11 +764,69 @@ fn worker(shared: &Arc<Shared>) {
         }
         shared.free_room();
         // The job's own panics become its outcome; this guards what runs around it on this
-        // thread: an outcome's `Drop` when the handle is already gone, a waker's `wake`. The
-        // panic hook has reported it; the worker goes on serving (and stays counted).
-        let _ = catch(move || {
-            job.run(&become_idle, shared.config.propagate_context);
-            drop(job);
-        });
+        // thread. The panic hook has reported it; the worker goes on serving.
+        let waker = catch(|| job.run(&become_idle, shared.config.propagate_context))
+            .ok()
+            .flatten();
+        if counted_idle.get() {
+            // This worker counts as idle, yet may still run user code: the waker (the
+            // executor's `wake`) and, when the handle is gone and the outcome was not taken,
+            // the outcome's `Drop` (which `Task`'s drop hands to `outside_the_idle_count`).
+            if waker.is_some() {
+                after_idle(shared, || job.wake(waker));
+            }
+            IDLE_WORKER.with(|idle| idle.set(Some(shared.clone())));
+            let _ = catch(move || drop(job));
+            IDLE_WORKER.with(|idle| idle.set(None));
+        } else {
+            let _ = catch(move || {
+                if waker.is_some() {
+                    job.wake(waker); // (a virtual call: not for every job)
+                }
+                drop(job);
+            });
+        }
     }
+}
+
+thread_local! {
+    /// On a worker that counts itself idle while it drops its reference to the job it
+    /// ended: its pool (else `None`).
+    static IDLE_WORKER: Cell<Option<Arc<Shared>>> = const { Cell::new(None) };
+}
+
+/// Runs `user_code` (an outcome's `Drop`) where it is dropped: on a worker that counts itself
+/// idle, through [`after_idle`] (a panic is then caught there); elsewhere as is.
+pub(crate) fn outside_the_idle_count(user_code: impl FnOnce()) {
+    // `try_with`: an outcome may be dropped by another thread-local's destructor.
+    match IDLE_WORKER.try_with(Cell::take).ok().flatten() {
+        None => user_code(),
+        Some(shared) => {
+            after_idle(&shared, user_code);
+            IDLE_WORKER.with(|idle| idle.set(Some(shared)));
+        }
+    }
+}
+
+/// Runs `user_code` on a worker that has counted itself idle, without letting a submit rely
+/// on that: user code that submits to the pool and waits for that job would otherwise wait
+/// for ever when the submit claimed this very worker instead of starting one.
+#[cold]
+fn after_idle(shared: &Arc<Shared>, user_code: impl FnOnce()) {
+    if shared.idle.take_back() {
+        // No submit counts on this worker meanwhile.
+        let _ = catch(user_code);
+        shared.idle.add();
+        return;
+    }
+    // Every idle token is claimed: some queued job counts on this worker, and `user_code`
+    // may wait for it. Start the worker that the submit would have started.
+    {
+        let mut state = shared.lock();
+        if !state.stopping && state.started < shared.config.max_workers {
+            // With one worker started at least (this one), a refusal does not break the pool.
+            let _ = spawn_worker(shared, &mut state);
+        }
+    }
+    let _ = catch(user_code);
 }

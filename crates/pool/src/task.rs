@@ -92,7 +92,10 @@ fn kind_of<T>(outcome: &Result<T, TaskError>) -> usize {
 struct Slow<T> {
     /// Threads blocked on [`SlowCell::done`]: only then is it worth a wake-up (a futex call).
     waiters: usize,
-    callbacks: Vec<Callback<T>>,
+    /// Each with the key that [`Task::remove_callback`] takes.
+    callbacks: Vec<(usize, Callback<T>)>,
+    /// The key of the next callback registered.
+    next_key: usize,
     callback_panics: Vec<String>,
     waker: Option<Waker>,
     /// A thread is lending the (done) outcome to a late callback: another late callback
@@ -159,6 +162,7 @@ impl<T> Task<T> {
                 lock: Mutex::new(Slow {
                     waiters: 0,
                     callbacks: Vec::new(),
+                    next_key: 0,
                     callback_panics: Vec::new(),
                     waker: None,
                     lent: false,
@@ -244,14 +248,20 @@ impl<T> Task<T> {
 
     /// Records the outcome of a job the caller owns (it won [`start`](Task::start) or
     /// [`claim`](Task::claim)), runs its done callbacks on this thread, calls `finishing`,
-    /// then releases waiters.
+    /// then releases waiters. Returns the async waker to wake: the caller wakes it (user
+    /// code), with [`wake`](Task::wake) or, on a worker, once it no longer counts as idle.
     ///
     /// `finishing` (the worker counting itself idle) comes after the callbacks, so that a
     /// callback that submits to the pool and waits for that job does not take this worker's
     /// idle token while this worker is still busy with it (it would wait for ever, though
     /// `max_workers` allows another worker); and before the waiters, so that a caller who
     /// submits right after `result()` finds this worker idle.
-    pub(crate) fn finish(&self, outcome: Result<T, TaskError>, finishing: &dyn Fn()) {
+    #[must_use]
+    pub(crate) fn finish(
+        &self,
+        outcome: Result<T, TaskError>,
+        finishing: &dyn Fn(),
+    ) -> Option<Waker> {
         let kind = kind_of(&outcome);
         // SAFETY: the caller owns the job (phase `RUNNING` or `CANCELLING`, set by its own
         // compare-and-swap): nobody else reads or writes the cell until `ENDING`/`DONE` is
@@ -274,18 +284,30 @@ impl<T> Task<T> {
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return,
+                Ok(_) => return None,
                 Err(now) => state = now,
             }
         }
-        self.end_slow(kind, &|| {});
+        self.end_slow(kind, &|| {})
+    }
+
+    /// Wakes the waker that [`finish`](Task::finish) returned; a panic in it (the
+    /// executor's code) is caught and listed with the callback panics.
+    pub(crate) fn wake(&self, waker: Option<Waker>) {
+        if let Some(waker) = waker {
+            if let Err(message) = catch(move || waker.wake()) {
+                self.lock()
+                    .callback_panics
+                    .push(format!("the waker panicked: {message}"));
+            }
+        }
     }
 
     /// The ending with somebody registered: runs the callbacks (the outcome lent to them,
-    /// the lock released; ones added meanwhile join), then publishes `DONE` and wakes every
-    /// waiter and the waker.
+    /// the lock released; ones added meanwhile join), then publishes `DONE`, wakes every
+    /// waiter and returns the waker for the caller to wake.
     #[cold]
-    fn end_slow(&self, kind: usize, finishing: &dyn Fn()) {
+    fn end_slow(&self, kind: usize, finishing: &dyn Fn()) -> Option<Waker> {
         let mut slow = self.lock();
         // Release: registrants that see `ENDING` know the outcome is decided (they do not
         // read it, but `DONE` below is stored the same way).
@@ -302,7 +324,7 @@ impl<T> Task<T> {
             let outcome = self
                 .outcome
                 .with(|cell| unsafe { (*cell).assume_init_ref() });
-            for callback in callbacks {
+            for (_, callback) in callbacks {
                 if let Err(message) = catch(|| callback(outcome.as_ref())) {
                     panics.push(message);
                 }
@@ -311,8 +333,8 @@ impl<T> Task<T> {
         }
         slow.callback_panics.extend(panics);
         finishing(); // (no user code: the worker's idle count)
-                     // Release: a waiter that sees `DONE` (Acquire) finds the outcome. Under the lock,
-                     // and nobody else writes the word in `ENDING`, so a plain store keeps `SLOW`.
+                     // Release: a waiter that sees `DONE` (Acquire) finds the outcome. Under the lock, and
+                     // nobody else writes the word in `ENDING`, so a plain store keeps `SLOW`.
         self.state.store(SLOW | DONE | kind, Ordering::Release);
         let waker = slow.waker.take();
         let waiters = slow.waiters > 0;
@@ -320,9 +342,7 @@ impl<T> Task<T> {
         if waiters {
             self.cell().done.notify_all();
         }
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        waker
     }
 
     /// Waits until the job has ended or the deadline passes; `true` if it ended.
@@ -391,23 +411,30 @@ impl<T> Task<T> {
 
     /// Adds a done callback: run by the ender if the job has not ended; else at once on the
     /// caller's thread (or, when another thread is lending the outcome to a late callback
-    /// right now, after that one, on that thread).
-    fn add_callback(&self, callback: Callback<T>) -> Result<(), CallbackPanicked> {
+    /// right now, after that one, on that thread). `Some(key)` when it was registered, for
+    /// [`remove_callback`](Task::remove_callback); `None` when it ran at once.
+    fn add_callback(&self, callback: Callback<T>) -> Result<Option<usize>, CallbackPanicked> {
         let (mut slow, state) = self.lock_slow();
+        let register = |slow: &mut Slow<T>, callback| {
+            let key = slow.next_key;
+            slow.next_key = key.wrapping_add(1);
+            slow.callbacks.push((key, callback));
+            Ok(Some(key))
+        };
         if !ended(state) {
             // Pending, running or ending: the ender runs it (`end_slow` takes the lock, since
             // `SLOW` is set, and runs callbacks until none is left).
-            slow.callbacks.push(callback);
-            return Ok(());
+            return register(&mut slow, callback);
         }
         if state & PHASE == TAKEN {
             drop(slow);
             // The outcome was taken: the callback still learns that the job ended.
-            return catch(|| callback(Err(&TaskError::AlreadyTaken))).map_err(CallbackPanicked);
+            return catch(|| callback(Err(&TaskError::AlreadyTaken)))
+                .map(|()| None)
+                .map_err(CallbackPanicked);
         }
         if slow.lent {
-            slow.callbacks.push(callback);
-            return Ok(());
+            return register(&mut slow, callback);
         }
         slow.lent = true;
         drop(slow);
@@ -418,7 +445,9 @@ impl<T> Task<T> {
         let outcome = self
             .outcome
             .with(|cell| unsafe { (*cell).assume_init_ref() });
-        let result = catch(|| callback(outcome.as_ref())).map_err(CallbackPanicked);
+        let result = catch(|| callback(outcome.as_ref()))
+            .map(|()| None)
+            .map_err(CallbackPanicked);
         // Late callbacks that other threads added meanwhile.
         loop {
             let mut slow = self.lock();
@@ -429,7 +458,7 @@ impl<T> Task<T> {
             }
             drop(slow);
             let mut panics = Vec::new();
-            for callback in callbacks {
+            for (_, callback) in callbacks {
                 if let Err(message) = catch(|| callback(outcome.as_ref())) {
                     panics.push(message);
                 }
@@ -437,6 +466,24 @@ impl<T> Task<T> {
             self.lock().callback_panics.extend(panics);
         }
         result
+    }
+
+    /// Unregisters the callback that [`add_callback`](Task::add_callback) registered under
+    /// `key`, unless it already ran or is running: dropped here, it never runs.
+    fn remove_callback(&self, key: usize) {
+        let removed = {
+            let mut slow = self.lock();
+            let at = slow.callbacks.iter().position(|(k, _)| *k == key);
+            at.map(|at| slow.callbacks.remove(at)) // (`remove`: the others keep their order)
+        };
+        // Outside the lock: dropping a callback drops what it captured (user code).
+        drop(removed);
+    }
+
+    /// Callbacks registered and not run yet.
+    #[cfg(test)]
+    pub(crate) fn registered_callbacks(&self) -> usize {
+        self.lock().callbacks.len()
     }
 
     /// The phase word, for the queries.
@@ -458,10 +505,18 @@ impl<T> Drop for Task<T> {
         // Relaxed: whoever drops the last reference synchronised with every other user
         // through the `Arc`'s count.
         if matches!(self.state.load(Ordering::Relaxed) & PHASE, ENDING | DONE) {
+            let outcome = &self.outcome;
             // SAFETY: in these phases the outcome is initialised, and `&mut self` excludes
             // every other access.
-            self.outcome
-                .with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+            let drop_outcome = || outcome.with_mut(|cell| unsafe { (*cell).assume_init_drop() });
+            if std::mem::needs_drop::<T>() {
+                // The outcome's `Drop` is user code: on a worker that counts itself idle
+                // (nobody took the outcome, and the worker held the last reference), it
+                // must not run where a submit may rely on that worker.
+                crate::pool::outside_the_idle_count(drop_outcome);
+            } else {
+                drop_outcome();
+            }
         }
     }
 }
@@ -507,7 +562,8 @@ impl<F, T> Job<F, T> {
             Claim::Won => {
                 // SAFETY: we just moved the task out of `PENDING`.
                 let closure = unsafe { self.take_closure() };
-                self.task.finish(Err(error), &|| {});
+                let waker = self.task.finish(Err(error), &|| {});
+                self.task.wake(waker);
                 // After the waiters are released: dropping the closure (its captures, its
                 // context's values) is user code. A panic there is reported on the handle,
                 // never let out: a shutdown failing many jobs must fail every one of them.
@@ -530,15 +586,16 @@ where
 {
     /// Runs the job unless it was cancelled, in its captured context when `propagate`; calls
     /// `finishing` once its done callbacks have run and before its waiters are released
-    /// (see [`Task::finish`]).
-    pub(crate) fn run(&self, finishing: &dyn Fn(), propagate: bool) {
+    /// (see [`Task::finish`]); returns the waker for the caller to wake.
+    #[must_use]
+    pub(crate) fn run(&self, finishing: &dyn Fn(), propagate: bool) -> Option<Waker> {
         if !self.task.start() {
-            return; // cancelled while queued
+            return None; // cancelled while queued
         }
         // SAFETY: `start` just moved the task out of `PENDING`.
         let (f, context) = unsafe { self.take_closure() };
         let outcome = catch(|| context.run(propagate, f)).map_err(TaskError::Panicked);
-        self.task.finish(outcome, finishing);
+        self.task.finish(outcome, finishing)
     }
 }
 
@@ -752,7 +809,28 @@ impl<T> Handle<T> {
         &self,
         callback: impl FnOnce(Result<&T, &TaskError>) + Send + 'static,
     ) -> Result<(), CallbackPanicked> {
+        self.task().add_callback(Box::new(callback)).map(drop)
+    }
+
+    /// [`add_done_callback`](Handle::add_done_callback) that can be taken back: `Some(key)`
+    /// for [`remove_done_callback`](Handle::remove_done_callback) when it was registered,
+    /// `None` when it ran at once.
+    pub(crate) fn add_done_callback_keyed(
+        &self,
+        callback: impl FnOnce(Result<&T, &TaskError>) + Send + 'static,
+    ) -> Result<Option<usize>, CallbackPanicked> {
         self.task().add_callback(Box::new(callback))
+    }
+
+    /// Unregisters a callback added with `add_done_callback_keyed`, unless it ran already.
+    pub(crate) fn remove_done_callback(&self, key: usize) {
+        self.task().remove_callback(key);
+    }
+
+    /// The task, for the crate's unit tests.
+    #[cfg(test)]
+    pub(crate) fn task_for_tests(&self) -> &Task<T> {
+        self.task()
     }
 
     /// Messages of done callbacks that panicked while not running at once on the thread that

@@ -13,6 +13,10 @@ use crate::task::Handle;
 /// Yields each handle once, as its job ends; see [`as_completed`].
 pub struct AsCompleted<'a, T> {
     handles: Vec<&'a Handle<T>>,
+    /// The key of the done callback registered on each handle, until it is yielded: taken
+    /// back when the iterator is dropped, so that polling (`wait` with a zero timeout, say)
+    /// does not pile callbacks on a long job.
+    keys: Vec<Option<usize>>,
     ended: Receiver<usize>,
     deadline: Option<Instant>,
     left: usize,
@@ -42,16 +46,24 @@ pub fn as_completed<'a, T: 'a>(
         .filter(|h| seen.insert(h.id()))
         .collect();
     let (tx, ended) = crossbeam_channel::unbounded();
-    for (index, handle) in handles.iter().enumerate() {
-        let tx = tx.clone();
-        // Runs at once for a job that has already ended. The send fails only when this
-        // iterator is gone, which is fine.
-        let _ = handle.add_done_callback(move |_| {
-            let _ = tx.send(index);
-        });
-    }
+    let keys = handles
+        .iter()
+        .enumerate()
+        .map(|(index, handle)| {
+            let tx = tx.clone();
+            // Runs at once for a job that has already ended. The send fails only when this
+            // iterator is gone, which is fine. The callback cannot panic.
+            handle
+                .add_done_callback_keyed(move |_| {
+                    let _ = tx.send(index);
+                })
+                .ok()
+                .flatten()
+        })
+        .collect();
     AsCompleted {
         left: handles.len(),
+        keys,
         handles,
         ended,
         deadline: timeout.and_then(|t| Instant::now().checked_add(t)),
@@ -83,11 +95,22 @@ impl<'a, T> Iterator for AsCompleted<'a, T> {
             }
         };
         self.left -= 1;
+        self.keys[index] = None; // it ran
         let handle = self.handles[index];
         // The signal comes from a done callback; the job counts as done once all of its
         // callbacks have run, which this brief wait covers.
         handle.wait();
         Some(Ok(handle))
+    }
+}
+
+impl<T> Drop for AsCompleted<'_, T> {
+    fn drop(&mut self) {
+        for (handle, key) in self.handles.iter().zip(&mut self.keys) {
+            if let Some(key) = key.take() {
+                handle.remove_done_callback(key);
+            }
+        }
     }
 }
 
@@ -140,4 +163,53 @@ pub fn wait<'a, T: 'a>(
         }
     }
     all.into_iter().partition(|h| h.done())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ThreadPool;
+
+    #[test]
+    fn polling_a_long_job_leaves_no_callback_behind() {
+        let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let long = pool.submit(move || rx.recv().unwrap()).unwrap();
+        for _ in 0..100 {
+            let (done, _) = wait([&long], ReturnWhen::AllCompleted, Some(Duration::ZERO));
+            assert!(done.is_empty());
+            let mut completed = as_completed([&long], Some(Duration::ZERO));
+            assert_eq!(
+                completed.next().map(|r| r.err()),
+                Some(Some(TaskError::Timeout))
+            );
+        }
+        assert_eq!(long.task_for_tests().registered_callbacks(), 0);
+        tx.send(()).unwrap();
+        assert_eq!(long.result(), Ok(()));
+    }
+
+    #[test]
+    fn a_callback_of_a_yielded_handle_is_not_taken_back_twice() {
+        let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let first = pool.submit(|| ()).unwrap();
+        let long = pool.submit(move || rx.recv().unwrap()).unwrap();
+        let mine = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let m = mine.clone();
+        long.add_done_callback(move |_| {
+            m.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        })
+        .unwrap();
+        let (done, not_done) = wait([&first, &long], ReturnWhen::FirstCompleted, None);
+        assert_eq!((done.len(), not_done.len()), (1, 1));
+        assert_eq!(
+            long.task_for_tests().registered_callbacks(),
+            1,
+            "the user's stays"
+        );
+        tx.send(()).unwrap();
+        long.wait();
+        assert_eq!(mine.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
 }

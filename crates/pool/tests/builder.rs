@@ -53,6 +53,21 @@ fn idle_worker_is_reused_before_a_new_one_starts() {
 }
 
 #[test]
+fn idle_worker_is_reused_also_for_results_with_a_drop() {
+    // The worker must not hide from the idle count for user code it does not run: the
+    // caller took each outcome, so the worker never drops one.
+    let pool = ThreadPool::builder().max_workers(8).build().unwrap();
+    let rounds = if cfg!(miri) { 20 } else { 5_000 };
+    for n in 0..rounds {
+        assert_eq!(
+            pool.submit(move || n.to_string()).unwrap().result(),
+            Ok(n.to_string())
+        );
+    }
+    assert_eq!(pool.workers(), 1, "one job at a time needs one worker");
+}
+
+#[test]
 fn never_more_than_max_workers() {
     let pool = ThreadPool::builder().max_workers(2).build().unwrap();
     let (tx, rx) = mpsc::channel::<()>();

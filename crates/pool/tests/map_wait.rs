@@ -1,6 +1,7 @@
-//! `map` (order, timeout, cancellation on drop), `as_completed` and `wait`.
+//! `map` (order, timeout, cancellation on drop, refused items handed back), `as_completed`
+//! and `wait`.
 
-use contexture_pool::{as_completed, wait, ReturnWhen, TaskError, ThreadPool};
+use contexture_pool::{as_completed, wait, MapError, ReturnWhen, TaskError, ThreadPool};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ fn map_yields_in_input_order() {
             },
             0..10,
         )
+        .unwrap()
         .map(Result::unwrap)
         .collect();
     assert_eq!(out, (0..10).map(|n| n * n).collect::<Vec<_>>());
@@ -27,6 +29,7 @@ fn map_reports_a_failed_item_in_place() {
     let pool = ThreadPool::new();
     let out: Vec<_> = pool
         .map(|n: u32| if n == 1 { panic!("one") } else { n }, 0..3)
+        .unwrap()
         .collect();
     assert_eq!(out, [Ok(0), Err(TaskError::Panicked("one".into())), Ok(2)]);
 }
@@ -40,17 +43,19 @@ fn map_timeout_cancels_what_has_not_started() {
     let r = ran.clone();
     let timeout = Duration::from_millis(50);
     let start = Instant::now();
-    let mut results = pool.map_timeout(
-        move |n: u32| {
-            r.fetch_add(1, Ordering::SeqCst);
-            if n == 0 {
-                let _ = rx.lock().unwrap().recv();
-            }
-            n
-        },
-        0..5,
-        timeout,
-    );
+    let mut results = pool
+        .map_timeout(
+            move |n: u32| {
+                r.fetch_add(1, Ordering::SeqCst);
+                if n == 0 {
+                    let _ = rx.lock().unwrap().recv();
+                }
+                n
+            },
+            0..5,
+            timeout,
+        )
+        .unwrap();
     assert_eq!(results.next(), Some(Err(TaskError::Timeout)));
     let waited = start.elapsed();
     assert!(
@@ -70,15 +75,17 @@ fn dropping_the_map_iterator_cancels_unstarted_jobs() {
     let rx = Mutex::new(rx);
     let ran = Arc::new(AtomicUsize::new(0));
     let r = ran.clone();
-    let results = pool.map(
-        move |n: u32| {
-            r.fetch_add(1, Ordering::SeqCst);
-            if n == 0 {
-                let _ = rx.lock().unwrap().recv();
-            }
-        },
-        0..5,
-    );
+    let results = pool
+        .map(
+            move |n: u32| {
+                r.fetch_add(1, Ordering::SeqCst);
+                if n == 0 {
+                    let _ = rx.lock().unwrap().recv();
+                }
+            },
+            0..5,
+        )
+        .unwrap();
     while ran.load(Ordering::SeqCst) == 0 {
         std::thread::yield_now();
     }
@@ -162,4 +169,79 @@ fn wait_first_completed_first_exception_all_completed() {
     tx.send(()).unwrap();
     let (done, not_done) = wait([&slow, &quick], ReturnWhen::AllCompleted, None);
     assert_eq!((done.len(), not_done.len()), (2, 0));
+}
+
+#[test]
+fn map_on_a_shut_down_pool_hands_every_item_back() {
+    let pool = ThreadPool::new();
+    pool.shutdown(true, false);
+    match pool.map(|s: String| s.len(), vec!["a".to_owned(), "bb".to_owned()]) {
+        Err(MapError::ShutDown(items, submitted)) => {
+            assert_eq!(items, ["a", "bb"]);
+            assert_eq!(submitted.count(), 0);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn map_on_a_broken_pool_hands_every_item_back_with_the_reason() {
+    let pool = ThreadPool::builder()
+        .initializer(|| Err("no database".into()))
+        .build()
+        .unwrap();
+    let first = pool.submit(|| ()).unwrap();
+    assert!(matches!(first.result(), Err(TaskError::BrokenPool(_))));
+    match pool.map(|n: u8| n, [7, 8]) {
+        Err(MapError::Broken(items, _, why)) => {
+            assert_eq!((items, why.as_str()), (vec![7, 8], "no database"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn map_refused_part_way_keeps_the_submitted_ones_and_hands_back_the_rest() {
+    let pool = Arc::new(ThreadPool::builder().max_workers(1).build().unwrap());
+    let p = pool.clone();
+    // The input shuts the pool down after its second item has been submitted.
+    let items = (0..5u32).inspect(move |&n| {
+        if n == 2 {
+            p.shutdown(false, false);
+        }
+    });
+    let err = pool.map(|n: u32| n * 10, items).unwrap_err();
+    let (left, submitted) = err.into_parts();
+    assert_eq!(left, [2, 3, 4]);
+    let done: Vec<_> = submitted.collect();
+    assert_eq!(
+        done,
+        [Ok(0), Ok(10)],
+        "accepted before the shutdown: they still run"
+    );
+}
+
+#[test]
+fn into_handles_lets_every_job_run() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    let rx = Mutex::new(rx);
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    let handles = pool
+        .map(
+            move |n: u32| {
+                if n == 0 {
+                    let _ = rx.lock().unwrap().recv();
+                }
+                r.fetch_add(1, Ordering::SeqCst);
+            },
+            0..4,
+        )
+        .unwrap()
+        .into_handles();
+    drop(handles);
+    tx.send(()).unwrap();
+    pool.shutdown(true, false);
+    assert_eq!(ran.load(Ordering::SeqCst), 4);
 }

@@ -134,3 +134,140 @@ impl<T> ResultTimeoutOwned<T> for Handle<T> {
         self.result_timeout(LONG)
     }
 }
+
+/// Panics when woken.
+struct PanickingWaker;
+
+impl std::task::Wake for PanickingWaker {
+    fn wake(self: Arc<Self>) {
+        panic!("waker bug");
+    }
+}
+
+/// Registers a `PanickingWaker` on `handle` by polling it once (it must be pending).
+fn register_panicking_waker<T>(handle: &mut Handle<T>) {
+    let waker = std::task::Waker::from(Arc::new(PanickingWaker));
+    let polled = std::future::Future::poll(
+        std::pin::Pin::new(handle),
+        &mut std::task::Context::from_waker(&waker),
+    );
+    assert!(polled.is_pending());
+}
+
+#[test]
+fn a_panicking_waker_does_not_stop_shutdown_cancelling_the_rest() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let (busy, release) = blocker(&pool);
+    let mut first = pool.submit(|| 1).unwrap();
+    register_panicking_waker(&mut first);
+    let second = pool.submit(|| 2).unwrap();
+    pool.shutdown(false, true); // must neither panic nor stop after the first job
+    assert_eq!(first.callback_panics(), ["the waker panicked: waker bug"]);
+    assert_eq!(first.result_timeout_owned(), Err(TaskError::Cancelled));
+    assert_eq!(second.result_timeout_owned(), Err(TaskError::Cancelled));
+    release.send(()).unwrap();
+    assert_eq!(busy.result(), Ok(()));
+}
+
+#[test]
+fn a_panicking_waker_on_the_worker_is_reported_and_the_worker_survives() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let mut job = pool.submit(move || go_rx.recv().unwrap()).unwrap();
+    register_panicking_waker(&mut job);
+    go_tx.send(()).unwrap();
+    let mut next = pool.submit(|| 7).unwrap();
+    assert_eq!(
+        next.result_timeout(LONG),
+        Ok(7),
+        "the only worker still serves"
+    );
+    assert_eq!(job.callback_panics(), ["the waker panicked: waker bug"]);
+    assert_eq!(job.result_timeout_owned(), Ok(()));
+}
+
+#[test]
+fn a_cancelled_closure_whose_drop_panics_does_not_stop_a_break_failing_the_rest() {
+    let (fail_tx, fail_rx) = mpsc::channel::<()>();
+    let fail_rx = std::sync::Mutex::new(fail_rx);
+    let started = std::sync::atomic::AtomicUsize::new(0);
+    let pool = ThreadPool::builder()
+        .max_workers(2)
+        .initializer(move || {
+            if started.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                return Ok(());
+            }
+            let _ = fail_rx.lock().unwrap().recv();
+            Err("second worker failed".into())
+        })
+        .build()
+        .unwrap();
+    let (busy, release) = blocker(&pool);
+    let first = queued_bomb(&pool); // starts worker 1, whose initializer waits
+    let second = pool.submit(|| 2).unwrap();
+    fail_tx.send(()).unwrap(); // the break fails both queued jobs
+    let broken = Err(TaskError::BrokenPool("second worker failed".into()));
+    assert_eq!(first.result_timeout_owned(), broken);
+    assert_eq!(second.result_timeout_owned(), broken.map(|()| 2));
+    release.send(()).unwrap();
+    assert_eq!(busy.result(), Ok(()));
+}
+
+#[test]
+fn a_panicking_done_callback_does_not_stop_shutdown_cancelling_the_rest() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let (busy, release) = blocker(&pool);
+    let first = pool.submit(|| 1).unwrap();
+    first.add_done_callback(|_| panic!("callback bug")).unwrap();
+    let second = pool.submit(|| 2).unwrap();
+    pool.shutdown(false, true);
+    assert_eq!(first.callback_panics(), ["callback bug"]);
+    assert_eq!(first.result_timeout_owned(), Err(TaskError::Cancelled));
+    assert_eq!(second.result_timeout_owned(), Err(TaskError::Cancelled));
+    release.send(()).unwrap();
+    assert_eq!(busy.result(), Ok(()));
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "the nested payload is leaked by design")]
+fn a_panic_payload_whose_drop_panics_is_reported_and_the_worker_survives() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let h = pool
+        .submit(|| -> u8 { std::panic::panic_any(PanicsOnDrop) })
+        .unwrap();
+    assert_eq!(
+        h.result_timeout_owned(),
+        Err(TaskError::Panicked("non-string panic payload".into()))
+    );
+    assert_eq!(pool.submit(|| 3).unwrap().result_timeout_owned(), Ok(3));
+}
+
+#[test]
+fn a_context_value_whose_drop_panics_when_the_job_ends_does_not_lose_the_worker() {
+    use contexture_ctxvar::ContextVar;
+    static VALUE: ContextVar<Arc<PanicsOnDrop>> = ContextVar::new("value");
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let h = pool
+        .submit(|| {
+            let _ = VALUE.set(Arc::new(PanicsOnDrop)); // dropped with the job's context
+            1
+        })
+        .unwrap();
+    // Dropped inside the job's guard: its panic is the job's outcome.
+    assert_eq!(
+        h.result_timeout_owned(),
+        Err(TaskError::Panicked("drop bug".into()))
+    );
+    assert_eq!(pool.submit(|| 3).unwrap().result_timeout_owned(), Ok(3));
+}
+
+#[test]
+fn an_outcome_whose_drop_panics_on_the_dropping_thread_leaves_the_pool_usable() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let h = pool.submit(|| PanicsOnDrop).unwrap();
+    h.wait();
+    // Dropped by whoever drops the last handle, like any value: the panic is theirs.
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(h)));
+    assert!(dropped.is_err());
+    assert_eq!(pool.submit(|| 3).unwrap().result_timeout_owned(), Ok(3));
+}
