@@ -78,8 +78,8 @@ mod sync {
 mod pool {
     use super::*;
     use contexture::pool::{
-        AsCompleted, BuildError, Builder, CallbackPanicked, Handle, Map, ReturnWhen, SubmitError,
-        TaskError, ThreadPool,
+        AsCompleted, BuildError, Builder, CallbackPanicked, Handle, Map, MapError, ReturnWhen,
+        SubmitError, TaskError, ThreadPool,
     };
 
     #[test]
@@ -96,6 +96,7 @@ mod pool {
         is_send::<CallbackPanicked>();
         is_send::<ReturnWhen>();
         is_send::<SubmitError<fn()>>();
+        is_send::<MapError<u8, u8>>();
     }
 
     #[test]

@@ -80,13 +80,14 @@ fn sync_paths_resolve() {
 fn pool_paths_resolve() {
     use contexture::pool::{
         as_completed, wait, AsCompleted, BuildError, Builder, CallbackPanicked, Handle, Map,
-        ReturnWhen, SubmitError, TaskError, ThreadPool,
+        MapError, ReturnWhen, SubmitError, TaskError, ThreadPool,
     };
     let _: Builder = ThreadPool::builder();
     named::<AsCompleted<'static, u8>>();
     named::<BuildError>();
     named::<CallbackPanicked>();
     named::<Map<u8>>();
+    named::<MapError<u8, u8>>();
     named::<SubmitError<fn()>>();
     named::<TaskError>();
     let none: [&Handle<u8>; 0] = [];

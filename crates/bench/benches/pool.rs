@@ -207,7 +207,11 @@ fn map_in_order(c: &mut Criterion) {
     group.bench_function("contexture", |b| {
         b.iter_custom(|iters| {
             let start = Instant::now();
-            let out: Vec<u64> = ours.map(tiny, 0..iters).map(Result::unwrap).collect();
+            let out: Vec<u64> = ours
+                .map(tiny, 0..iters)
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
             black_box(out);
             start.elapsed()
         })
