@@ -1586,8 +1586,13 @@ fn a_handler_that_stops_or_kills_itself_and_keeps_running() {
             let report = a.join().await;
             // ctx.stop() then ctx.kill() in the same handler: Killed wins.
             assert_eq!(report.reason, ExitReason::Killed);
-            assert!(matches!(q, Err(AskError::Failed(ExitReason::Killed))));
-            assert_eq!(report.failed_asks, 1);
+            // The second ask may already find the actor closing (the handler runs on
+            // another worker): handed back, or enqueued and then failed by the kill.
+            match q {
+                Err(AskError::Failed(ExitReason::Killed)) => assert_eq!(report.failed_asks, 1),
+                Err(AskError::Closed(Inc)) => assert_eq!(report.failed_asks, 0),
+                other => panic!("kill={kill} {other:?} {report:?}"),
+            }
         }
     });
 }
