@@ -1973,3 +1973,73 @@ fn a_current_thread_runtime_dropped_while_threads_block_on_its_actor() {
         assert_eq!(joiner.join().unwrap().reason, ExitReason::Dropped);
     });
 }
+
+// ---------------------------------------------------------------------------------------
+// Blocking calls from a thread-local destructor
+// ---------------------------------------------------------------------------------------
+
+struct FlushOnExit(Option<ActorRef<Probe>>, std::sync::mpsc::Sender<String>);
+impl Drop for FlushOnExit {
+    fn drop(&mut self) {
+        if let Some(a) = self.0.take() {
+            let r = catch_unwind(AssertUnwindSafe(|| a.blocking_ask(Inc).map_err(|e| format!("{e:?}"))));
+            let _ = self.1.send(format!("{r:?}"));
+        }
+    }
+}
+thread_local! {
+    static FLUSH: std::cell::RefCell<Option<FlushOnExit>> = const { std::cell::RefCell::new(None) };
+}
+
+#[test]
+fn blocking_ask_from_a_thread_local_destructor() {
+    within(30, || {
+        let rt = rt();
+        let a = rt.block_on(spawn(Probe::default())).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let b = a.clone();
+        std::thread::spawn(move || {
+            FLUSH.with(|f| *f.borrow_mut() = Some(FlushOnExit(Some(b), tx)));
+        })
+        .join()
+        .unwrap();
+        let got = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(got.contains("Ok(Ok(1))"), "{got}");
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Monitor / link racing the target's end
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn monitor_and_link_racing_the_end_never_lose_the_notice() {
+    run_async(60, || async {
+        for _ in 0..200 {
+            let target = spawn(Probe::default()).await.unwrap();
+            let downs = Arc::new(Mutex::new(Vec::new()));
+            let watcher = spawn(Hooky {
+                downs: downs.clone(),
+                ..Hooky::default()
+            })
+            .await
+            .unwrap();
+            let peer = spawn(Probe::default()).await.unwrap();
+            let t = target.clone();
+            let killer = tokio::spawn(async move {
+                let _ = t.ask(Panic).await;
+            });
+            watcher.monitor(&target);
+            peer.link(&target);
+            killer.await.unwrap();
+            eventually("one Down", || downs.lock().unwrap().len() == 1).await;
+            let r = tokio::time::timeout(Duration::from_secs(5), peer.join())
+                .await
+                .expect("the linked peer never ended");
+            assert!(matches!(r.reason, ExitReason::Linked { .. }));
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            assert_eq!(downs.lock().unwrap().len(), 1, "exactly one Down");
+            watcher.stop();
+        }
+    });
+}
