@@ -2043,3 +2043,129 @@ fn monitor_and_link_racing_the_end_never_lose_the_notice() {
         }
     });
 }
+
+#[test]
+fn huge_but_representable_timeouts_do_not_panic() {
+    run_async(30, || async {
+        let huge = Duration::from_secs(1 << 40);
+        let a = Builder::new().capacity(1).spawn(Probe::default()).await.unwrap();
+        assert!(a.ask_timeout(Inc, huge).await.is_ok());
+        a.tell_timeout(Inc, huge).await.unwrap();
+        let release = hold(&a).await;
+        a.try_tell(Inc).unwrap();
+        let b = a.clone();
+        let waiting = tokio::spawn(async move { b.ask_timeout(Inc, huge).await });
+        let c = a.clone();
+        let blocking = std::thread::spawn(move || {
+            (
+                c.blocking_tell_timeout(Inc, huge).is_ok(),
+                c.blocking_ask_timeout(Inc, huge).is_ok(),
+            )
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        release.notify_one();
+        assert!(waiting.await.unwrap().is_ok());
+        assert_eq!(blocking.join().unwrap(), (true, true));
+        struct T;
+        impl Actor for T {
+            async fn on_start(&mut self, ctx: &mut Ctx<Self>) -> Result<(), StartError> {
+                ctx.send_after(Duration::from_secs(1 << 40), ());
+                ctx.send_interval(Duration::from_secs(1 << 40), || ());
+                Ok(())
+            }
+        }
+        impl Handler<()> for T {
+            type Reply = ();
+            async fn handle(&mut self, _: (), _: &mut Ctx<Self>) {}
+        }
+        let t = spawn(T).await.unwrap();
+        t.stop();
+        assert_eq!(t.join().await.reason, ExitReason::Normal);
+        a.stop();
+        a.join().await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// A restart in progress racing stop / kill / supervisor stop / runtime drop
+// ---------------------------------------------------------------------------------------
+
+struct SlowRestart;
+impl Actor for SlowRestart {
+    async fn on_start(&mut self, ctx: &mut Ctx<Self>) -> Result<(), StartError> {
+        if ctx.restarts() > 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Ok(())
+    }
+}
+impl Handler<Inc> for SlowRestart {
+    type Reply = usize;
+    async fn handle(&mut self, _: Inc, ctx: &mut Ctx<Self>) -> usize {
+        ctx.restarts()
+    }
+}
+impl Handler<Panic> for SlowRestart {
+    type Reply = ();
+    async fn handle(&mut self, _: Panic, _: &mut Ctx<Self>) {
+        panic!("restart me");
+    }
+}
+
+#[test]
+fn a_restart_in_progress_racing_every_end() {
+    for which in 0..5 {
+        for _ in 0..10 {
+            within(30, move || {
+                let home = rt();
+                let caller = rt();
+                let sup = Supervisor::builder()
+                    .max_restarts(100)
+                    .runtime(home.handle().clone())
+                    .build();
+                let a = caller
+                    .block_on(sup.spawn(Restart::Permanent, || SlowRestart))
+                    .unwrap();
+                let _ = caller.block_on(a.ask(Panic)); // a restart is now in progress
+                let asks: Vec<_> = (0..20).map(|_| caller.spawn(a.ask(Inc))).collect();
+                match which {
+                    0 => a.stop(),
+                    1 => a.kill(),
+                    2 => sup.stop(),
+                    3 => drop(home),
+                    _ => {
+                        a.stop();
+                        a.kill();
+                        sup.stop();
+                    }
+                }
+                for ask in asks {
+                    match caller.block_on(ask).unwrap() {
+                        Ok(_) | Err(AskError::Failed(_)) | Err(AskError::Closed(_)) => {}
+                        Err(e) => panic!("{e:?}"),
+                    }
+                }
+                let r = caller.block_on(a.join());
+                // NOTE: when `sup.stop()` lands before the failed instance asks for its
+                // restart, the child is not restarted and ends with its own failure,
+                // failing (not draining) its queue: every ask is still answered, but
+                // `Supervisor::stop`'s doc ("each drains its mailbox") does not hold then.
+                let failed = matches!(r.reason, ExitReason::Panicked(_));
+                match which {
+                    0 => assert_eq!(r.reason, ExitReason::Normal, "{which}"),
+                    2 => assert!(r.reason == ExitReason::Normal || failed, "{which} {r:?}"),
+                    1 => assert_eq!(r.reason, ExitReason::Killed, "{which}"),
+                    4 => assert!(r.reason == ExitReason::Killed || failed, "{which} {r:?}"),
+                    _ => assert_eq!(r.reason, ExitReason::Dropped, "{which}"),
+                }
+                if which != 3 {
+                    assert_eq!(r.restarts, usize::from(!failed), "{which} {r:?}");
+                }
+                if which != 3 {
+                    sup.stop();
+                    caller.block_on(sup.join());
+                }
+            });
+        }
+    }
+}
