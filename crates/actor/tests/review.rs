@@ -2267,3 +2267,63 @@ fn a_double_link_passes_one_failure_once() {
         sup.join().await;
     });
 }
+
+// ---------------------------------------------------------------------------------------
+// Links / monitors made in on_start, across restarts
+// ---------------------------------------------------------------------------------------
+
+struct Watchful {
+    target: ActorRef<Probe>,
+    downs: Arc<AtomicUsize>,
+}
+impl Actor for Watchful {
+    async fn on_start(&mut self, ctx: &mut Ctx<Self>) -> Result<(), StartError> {
+        // The usual OTP init: monitor what you depend on.
+        ctx.monitor(&self.target);
+        Ok(())
+    }
+    async fn on_down(&mut self, _: Down, _: &mut Ctx<Self>) {
+        self.downs.fetch_add(1, Ordering::SeqCst);
+    }
+}
+impl Handler<Panic> for Watchful {
+    type Reply = ();
+    async fn handle(&mut self, _: Panic, _: &mut Ctx<Self>) {
+        panic!("restart me");
+    }
+}
+
+// BUG: links and monitors belong to the mailbox (`Core`), which survives restarts, but
+// the natural place to make them is `on_start`, which runs again in every restarted
+// instance. Each restart adds another monitor (and another link: see
+// `a_double_link_passes_one_failure_once`), so after N restarts one end of the target
+// calls `on_down` N+1 times (observed: 3 Downs after 2 restarts), and with links one peer
+// failure costs N+1 restarts. In OTP the restarted process is a new process; its old
+// monitors and links are gone. Fix: record the links/monitors an instance made (in its
+// Ctx) and remove them when the instance ends and is restarted — or make both
+// idempotent per (watcher, target) pair and document that they outlive restarts.
+#[test]
+#[ignore = "BUG: a monitor made in on_start is added again at every restart: one end gives N+1 on_down calls"]
+fn a_monitor_made_in_on_start_is_not_duplicated_by_restarts() {
+    run_async(30, || async {
+        let target = spawn(Probe::default()).await.unwrap();
+        let downs = Arc::new(AtomicUsize::new(0));
+        let sup = Supervisor::builder().max_restarts(10).build();
+        let (t, d) = (target.clone(), downs.clone());
+        let w = sup
+            .spawn(Restart::Permanent, move || Watchful {
+                target: t.clone(),
+                downs: d.clone(),
+            })
+            .await
+            .unwrap();
+        let _ = w.ask(Panic).await;
+        let _ = w.ask(Panic).await;
+        target.stop();
+        target.join().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(downs.load(Ordering::SeqCst), 1, "one end, one Down");
+        sup.stop();
+        sup.join().await;
+    });
+}
