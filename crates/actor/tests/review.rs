@@ -364,16 +364,22 @@ impl Actor for FailsStart {
 #[ignore = "BUG: a supervised child whose first on_start fails can stay in the supervisor's children forever (push after launch races child_ended)"]
 fn supervisor_forgets_a_child_whose_first_start_failed() {
     run_async(60, || async {
-        let sup = Supervisor::new();
-        for _ in 0..50 {
+        // The children run on their own runtime (idle workers: they fail on_start while
+        // the spawner is still between `launch` and the push).
+        let children_rt = rt();
+        let sup = Supervisor::builder()
+            .runtime(children_rt.handle().clone())
+            .build();
+        for _ in 0..300 {
             let err = sup.spawn(Restart::Permanent, || FailsStart).await.unwrap_err();
             assert!(matches!(err, SpawnError::Start(ExitReason::StartFailed(_))));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         let dbg = format!("{sup:?}");
-        assert!(dbg.contains("children: 0"), "leaked children: {dbg}");
         sup.stop();
         sup.join().await;
+        tokio::task::spawn_blocking(move || drop(children_rt)).await.unwrap();
+        assert!(dbg.contains("children: 0"), "leaked children: {dbg}");
     });
 }
 
@@ -2327,5 +2333,63 @@ fn a_monitor_made_in_on_start_is_not_duplicated_by_restarts() {
         assert_eq!(downs.load(Ordering::SeqCst), 1, "one end, one Down");
         sup.stop();
         sup.join().await;
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// A !Sync actor (Cell state) works: only Send is required.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_non_sync_actor_works() {
+    struct CellActor(std::cell::Cell<u32>);
+    impl Actor for CellActor {}
+    impl Handler<Inc> for CellActor {
+        type Reply = u32;
+        async fn handle(&mut self, _: Inc, _: &mut Ctx<Self>) -> u32 {
+            self.0.set(self.0.get() + 1);
+            tokio::task::yield_now().await;
+            self.0.get()
+        }
+    }
+    run_async(30, || async {
+        let a = spawn(CellActor(std::cell::Cell::new(0))).await.unwrap();
+        assert_eq!(a.ask(Inc).await.unwrap(), 1);
+        fn assert_send_sync<T: Send + Sync>(_: &T) {}
+        assert_send_sync(&a);
+        a.stop();
+        a.join().await;
+    });
+}
+
+struct OneShot;
+impl Actor for OneShot {
+    async fn on_start(&mut self, ctx: &mut Ctx<Self>) -> Result<(), StartError> {
+        ctx.stop(); // a one-shot worker: starts, has nothing queued, ends
+        Ok(())
+    }
+}
+
+// BUG: the same push-after-launch race as `supervisor_forgets_a_child_whose_first_start_failed`,
+// with a child that *starts* fine and ends at once (a one-shot worker): its `child_ended`
+// can run before `spawn_with` pushes it, and it stays in the supervisor forever.
+#[test]
+#[ignore = "BUG: a supervised child that ends right after starting can stay in the supervisor's children forever (push after launch)"]
+fn supervisor_forgets_a_one_shot_child() {
+    run_async(60, || async {
+        let children_rt = rt();
+        let sup = Supervisor::builder()
+            .runtime(children_rt.handle().clone())
+            .build();
+        for _ in 0..300 {
+            let a = sup.spawn(Restart::Permanent, || OneShot).await.unwrap();
+            a.join().await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let dbg = format!("{sup:?}");
+        sup.stop();
+        sup.join().await;
+        tokio::task::spawn_blocking(move || drop(children_rt)).await.unwrap();
+        assert!(dbg.contains("children: 0"), "leaked children: {dbg}");
     });
 }
