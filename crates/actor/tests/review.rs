@@ -1650,6 +1650,7 @@ fn ask_and_join_work_from_a_non_tokio_executor() {
 // caller ("there is no reactor running ...") even though the mailbox had room, instead of
 // returning a typed error; the docs only mention runtimes built without time. Cause:
 // actor_ref.rs `ask_timeout` always wraps the reply wait in `tokio::time::timeout_at`.
+// (`tell_timeout` on a full mailbox does the same through `Sender::send_timeout`.)
 // Fix: check `Handle::try_current()` (and a time driver) up front and hand the message back
 // in a typed error (e.g. a new `AskError::NoTimer(M)`), or document "tokio runtime with
 // time only" in the Panics section.
@@ -1663,6 +1664,17 @@ fn ask_timeout_outside_tokio_is_not_a_panic() {
             futures::executor::block_on(a.ask_timeout(Inc, Duration::from_secs(1)))
         }));
         assert!(r.is_ok(), "ask_timeout panicked outside a tokio runtime");
+        // tell_timeout the same, once it has to wait for room.
+        let b = rt
+            .block_on(Builder::new().capacity(1).spawn(Probe::default()))
+            .unwrap();
+        let release = rt.block_on(hold(&b));
+        b.try_tell(Inc).unwrap();
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            futures::executor::block_on(b.tell_timeout(Inc, Duration::from_millis(10)))
+        }));
+        release.notify_one();
+        assert!(r.is_ok(), "tell_timeout panicked outside a tokio runtime");
     });
 }
 
