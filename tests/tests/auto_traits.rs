@@ -136,6 +136,7 @@ mod actor {
     use contexture::actor::{
         Actor, ActorId, ActorRef, AskError, Builder, Ctx, Down, ExitReason, ExitReport, InRuntime,
         Restart, SendError, SpawnError, Strategy, Supervisor, SupervisorBuilder, TimerHandle,
+        WeakSupervisor,
     };
 
     /// An actor whose state is `Send` but not `Sync`: its ref must still be shareable.
@@ -150,6 +151,8 @@ mod actor {
         is_send::<Supervisor>();
         is_sync::<Supervisor>();
         is_send::<SupervisorBuilder>();
+        is_send::<WeakSupervisor>();
+        is_sync::<WeakSupervisor>();
         is_send::<Builder>();
         is_sync::<Builder>();
         is_send::<TimerHandle>();

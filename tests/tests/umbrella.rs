@@ -100,7 +100,7 @@ fn actor_paths_resolve() {
     use contexture::actor::{
         lookup, spawn, Actor, ActorId, ActorRef, AskError, Builder, Ctx, Down, ExitReason,
         ExitReport, Handler, InRuntime, Restart, SendError, SpawnError, StartError, Strategy,
-        Supervisor, SupervisorBuilder, TimerHandle, DEFAULT_CAPACITY, MAX_CAPACITY,
+        Supervisor, SupervisorBuilder, TimerHandle, WeakSupervisor, DEFAULT_CAPACITY, MAX_CAPACITY,
     };
     struct A;
     impl Actor for A {}
@@ -121,7 +121,7 @@ fn actor_paths_resolve() {
         InRuntime,
     )>();
     named::<(Restart, SendError<u8>, SpawnError<A>, StartError, Strategy)>();
-    named::<(Supervisor, SupervisorBuilder, TimerHandle)>();
+    named::<(Supervisor, SupervisorBuilder, TimerHandle, WeakSupervisor)>();
     const { assert!(DEFAULT_CAPACITY <= MAX_CAPACITY) };
     assert!(lookup::<A>("nobody").is_none());
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -2,12 +2,15 @@
 //! stop, kill, join, links and monitors.
 
 use std::fmt;
-use std::future::Future;
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use contexture_ctxvar::Snapshot;
-use tokio::sync::{mpsc::error::SendTimeoutError, oneshot};
+use tokio::sync::oneshot;
+use tokio::time::Sleep;
 
 use crate::actor::{Actor, Handler};
 use crate::block::{self, block_on_until};
@@ -26,6 +29,8 @@ pub(crate) struct Shared<A> {
     pub(crate) tx: Tx<A>,
     /// Whether messages carry the sender's context.
     pub(crate) propagate: bool,
+    /// The actor's runtime: its timer serves the timed calls, whatever executor polls them.
+    pub(crate) runtime: tokio::runtime::Handle,
 }
 
 /// The address of a running actor: `Clone + Send + Sync`, cheap to clone.
@@ -236,12 +241,25 @@ impl<A: Actor> ActorRef<A> {
         let Some(tx) = self.shared.tx.bounded() else {
             unreachable!("an unbounded mailbox is never full")
         };
-        tx.send_timeout(env, timeout)
-            .await
-            .map_err(|err| match err {
-                SendTimeoutError::Timeout(env) => SendError::Full(Tell::unwrap(env)),
-                SendTimeoutError::Closed(env) => SendError::Closed(Tell::unwrap(env)),
-            })
+        let sleep = self.sleep_until(tokio::time::Instant::now().checked_add(timeout));
+        let mut sleep = pin!(sleep);
+        // Wait for a permit, not with the message: the deadline then drops only the wait.
+        match with_deadline(sleep.as_mut(), tx.reserve()).await {
+            Some(Ok(permit)) => {
+                permit.send(env);
+                Ok(())
+            }
+            Some(Err(_)) => Err(SendError::Closed(Tell::unwrap(env))),
+            None => Err(SendError::Full(Tell::unwrap(env))),
+        }
+    }
+
+    /// A sleep until `deadline` on the actor's own runtime's timer (`None`: no deadline),
+    /// so that timed calls work from any executor.
+    fn sleep_until(&self, deadline: Option<tokio::time::Instant>) -> Option<Sleep> {
+        let deadline = deadline?;
+        let _enter = self.shared.runtime.enter();
+        Some(tokio::time::sleep_until(deadline))
     }
 
     /// [`tell`](ActorRef::tell) for plain threads (pool workers, `std::thread`): blocks
@@ -431,13 +449,14 @@ impl<A: Actor> ActorRef<A> {
         A: Handler<M>,
         M: Send + 'static,
     {
-        let deadline = tokio::time::Instant::now().checked_add(timeout);
+        let sleep = self.sleep_until(tokio::time::Instant::now().checked_add(timeout));
         let started = self.start_ask(msg);
         let tx = match &started {
             Started::NeedRoom(..) => self.shared.tx.bounded().cloned(),
             _ => None,
         };
         async move {
+            let mut sleep = pin!(sleep);
             let rx = match started {
                 Started::Refused(err) => return Err(err),
                 Started::Enqueued(rx) => rx,
@@ -445,34 +464,18 @@ impl<A: Actor> ActorRef<A> {
                     let Some(tx) = tx else {
                         unreachable!("only a bounded mailbox is full")
                     };
-                    let sent = match deadline {
-                        Some(deadline) => {
-                            let left =
-                                deadline.saturating_duration_since(tokio::time::Instant::now());
-                            tx.send_timeout(env, left).await
-                        }
-                        None => tx
-                            .send(env)
-                            .await
-                            .map_err(|e| SendTimeoutError::Closed(e.0)),
-                    };
-                    match sent {
-                        Ok(()) => rx,
-                        Err(SendTimeoutError::Timeout(env)) => {
-                            return Err(AskError::Full(Ask::<M, A::Reply>::unwrap(env)))
-                        }
-                        Err(SendTimeoutError::Closed(env)) => {
+                    match with_deadline(sleep.as_mut(), tx.reserve()).await {
+                        Some(Ok(permit)) => permit.send(env),
+                        Some(Err(_)) => {
                             return Err(AskError::Closed(Ask::<M, A::Reply>::unwrap(env)))
                         }
+                        None => return Err(AskError::Full(Ask::<M, A::Reply>::unwrap(env))),
                     }
+                    rx
                 }
             };
-            let reply = match deadline {
-                Some(deadline) => match tokio::time::timeout_at(deadline, rx).await {
-                    Ok(reply) => reply,
-                    Err(_) => return Err(AskError::Timeout),
-                },
-                None => rx.await,
+            let Some(reply) = with_deadline(sleep.as_mut(), rx).await else {
+                return Err(AskError::Timeout);
             };
             match reply {
                 Ok(Ok(reply)) => Ok(reply),
@@ -595,7 +598,17 @@ impl<A: Actor> ActorRef<A> {
     }
 
     /// Waits for the actor's end and returns how it ended (also when it ended long ago).
+    ///
+    /// # Panics
+    ///
+    /// When called by the actor itself, from its own handler or hook: it would wait for
+    /// itself forever. The panic is caught like any other in the actor's code and ends it
+    /// with that message.
     pub async fn join(&self) -> ExitReport {
+        assert!(
+            current_actor() != self.id().as_u64(),
+            "an actor cannot join itself from its own code (it would wait for itself)"
+        );
         self.shared.core.join().await
     }
 
@@ -623,7 +636,7 @@ impl<A: Actor> ActorRef<A> {
         self.shared.core.report()
     }
 
-    /// Links this actor with `other` (see [`Ctx::link`](crate::Ctx::link)).
+    /// Links this actor with `other` (see [`Ctx::link`](crate::Ctx::link)); idempotent.
     pub fn link<B: Actor>(&self, other: &ActorRef<B>) {
         self.shared.core.link(other.core());
     }
@@ -634,10 +647,28 @@ impl<A: Actor> ActorRef<A> {
     }
 
     /// Makes this actor monitor `target`: when `target` ends, this actor's
-    /// [`Actor::on_down`] is called with the reason.
+    /// [`Actor::on_down`] is called with the reason. Made from outside, the monitor
+    /// belongs to the actor and survives its restarts (one made through
+    /// [`Ctx::monitor`](crate::Ctx::monitor) ends with the instance). Idempotent.
     pub fn monitor<B: Actor>(&self, target: &ActorRef<B>) {
         target.core().add_monitor(&self.shared.core);
     }
+}
+
+/// Runs `fut` until it is ready (`Some`) or `sleep` fires (`None`); `fut` is polled first,
+/// so an outcome that is there wins over a deadline that passed meanwhile.
+async fn with_deadline<F: Future>(mut sleep: Pin<&mut Option<Sleep>>, fut: F) -> Option<F::Output> {
+    let mut fut = pin!(fut);
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        match sleep.as_mut().as_pin_mut().map(|sleep| sleep.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(None),
+            _ => Poll::Pending,
+        }
+    })
+    .await
 }
 
 /// An ask after its first step.

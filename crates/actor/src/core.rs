@@ -38,6 +38,11 @@ pub(crate) struct Core {
     /// Set by `stop`/`kill`/shutdown: sends are refused from then on. A send that read it
     /// clear may still land; the actor handles (stop) or fails (kill) it like any other.
     closing: AtomicBool,
+    /// Whether a stop / a kill / a shutdown notice is on the system lane already: each is
+    /// sent once, so calling `stop()` in a loop does not grow the lane.
+    stop_sent: AtomicBool,
+    kill_sent: AtomicBool,
+    shutdown_sent: AtomicBool,
     end: Mutex<End>,
     /// The report, once the actor has ended; `join` waits on it.
     done: watch::Sender<Option<ExitReport>>,
@@ -60,6 +65,9 @@ impl Core {
             name,
             sys,
             closing: AtomicBool::new(false),
+            stop_sent: AtomicBool::new(false),
+            kill_sent: AtomicBool::new(false),
+            shutdown_sent: AtomicBool::new(false),
             end: Mutex::new(End::default()),
             done: watch::Sender::new(None),
         };
@@ -85,19 +93,26 @@ impl Core {
     /// `stop()`: refuse new sends, drain, end `Normal`.
     pub(crate) fn stop(&self) {
         self.close();
-        self.send_sys(Sys::Stop);
+        // Relaxed: the flag only dedups the notice; the lane orders the rest.
+        if !self.stop_sent.swap(true, Ordering::Relaxed) {
+            self.send_sys(Sys::Stop);
+        }
     }
 
     /// `kill()`: refuse new sends, end after the current handler.
     pub(crate) fn kill(&self) {
         self.close();
-        self.send_sys(Sys::Kill);
+        if !self.kill_sent.swap(true, Ordering::Relaxed) {
+            self.send_sys(Sys::Kill);
+        }
     }
 
     /// The supervisor's shutdown.
     pub(crate) fn shutdown(&self) {
         self.close();
-        self.send_sys(Sys::Shutdown);
+        if !self.shutdown_sent.swap(true, Ordering::Relaxed) {
+            self.send_sys(Sys::Shutdown);
+        }
     }
 
     /// Whether the actor has ended.
@@ -179,8 +194,21 @@ impl Core {
         let mut b = second.end.lock();
         let notice = match (&a.report, &b.report) {
             (None, None) => {
-                a.links.push(Arc::downgrade(second));
-                b.links.push(Arc::downgrade(first));
+                // Idempotent: `a.link(&b); b.link(&a)` is one link, told once.
+                if !a
+                    .links
+                    .iter()
+                    .any(|l| l.upgrade().is_some_and(|l| l.id == second.id))
+                {
+                    a.links.push(Arc::downgrade(second));
+                }
+                if !b
+                    .links
+                    .iter()
+                    .any(|l| l.upgrade().is_some_and(|l| l.id == first.id))
+                {
+                    b.links.push(Arc::downgrade(first));
+                }
                 None
             }
             (Some(_), Some(_)) => None,
@@ -201,12 +229,27 @@ impl Core {
         other.forget_link(self.id);
     }
 
+    /// Takes back the monitor `watcher` set on `self`.
+    pub(crate) fn remove_monitor(&self, watcher: ActorId) {
+        let mut end = self.end.lock();
+        end.monitors
+            .retain(|m| m.upgrade().is_some_and(|m| m.id != watcher));
+    }
+
     /// `watcher` gets a [`Down`] notice when `self` ends (at once when it has ended).
     pub(crate) fn add_monitor(self: &Arc<Core>, watcher: &Arc<Core>) {
         let mut end = self.end.lock();
         let Some(report) = &end.report else {
             end.monitors.retain(|m| m.strong_count() > 0);
-            end.monitors.push(Arc::downgrade(watcher));
+            // Idempotent: one notice per watcher, however often it asks (e.g. from an
+            // `on_start` that runs again after each restart).
+            if !end
+                .monitors
+                .iter()
+                .any(|m| m.upgrade().is_some_and(|m| m.id == watcher.id))
+            {
+                end.monitors.push(Arc::downgrade(watcher));
+            }
             return;
         };
         let reason = report.reason.clone();

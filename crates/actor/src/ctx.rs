@@ -48,7 +48,11 @@ pub struct Ctx<A> {
     /// context of timer messages.
     pub(crate) own: Snapshot,
     pub(crate) runtime: Handle,
+    /// While `on_start` runs, the own context is the current one (still being written).
+    pub(crate) starting: bool,
     timers: Vec<AbortHandle>,
+    /// The actors this instance monitors: the monitors end with the instance.
+    monitoring: Vec<Weak<Core>>,
     restarts: usize,
 }
 
@@ -65,8 +69,20 @@ impl<A> Ctx<A> {
             shared,
             own,
             runtime,
+            starting: false,
             timers: Vec::new(),
+            monitoring: Vec::new(),
             restarts,
+        }
+    }
+
+    /// The actor's own context values as of now: during `on_start` what it has set so
+    /// far (it runs in that context), afterwards what it left.
+    fn own_values(&self) -> Snapshot {
+        if self.starting {
+            Snapshot::capture()
+        } else {
+            self.own.clone()
         }
     }
 }
@@ -108,7 +124,8 @@ impl<A: Actor> Ctx<A> {
 
     /// Links this actor with `other`: when either ends with a failure, the other ends too
     /// ([`ExitReason::Linked`](crate::ExitReason::Linked)). A normal end passes nothing on
-    /// (as in OTP).
+    /// (as in OTP). Linking twice is one link. A link belongs to the actor, not to one
+    /// instance: it survives a supervised restart and fires at the final end.
     pub fn link<B: Actor>(&self, other: &ActorRef<B>) {
         self.core.link(other.core());
     }
@@ -119,9 +136,14 @@ impl<A: Actor> Ctx<A> {
     }
 
     /// Monitors `target`: when it ends, this actor's [`Actor::on_down`] gets a
-    /// [`Down`](crate::Down) notice (at once if it has ended already).
-    pub fn monitor<B: Actor>(&self, target: &ActorRef<B>) {
+    /// [`Down`](crate::Down) notice (at once if it has ended already). Monitoring twice
+    /// is one monitor. A monitor made here ends with this instance, as in OTP where a
+    /// restarted process starts with none: an `on_start` that monitors what it depends
+    /// on gets one notice per end, however often it was restarted.
+    pub fn monitor<B: Actor>(&mut self, target: &ActorRef<B>) {
         target.core().add_monitor(&self.core);
+        self.monitoring.retain(|t| t.strong_count() > 0);
+        self.monitoring.push(Arc::downgrade(target.core()));
     }
 
     /// Tells this actor `msg` after `delay`, in the actor's own context. The timer ends
@@ -168,7 +190,7 @@ impl<A: Actor> Ctx<A> {
         M: Send + 'static,
     {
         let shared = self.shared.clone();
-        let snapshot = self.own.clone();
+        let snapshot = self.own_values();
         // Made here, not in the timer's task: on a runtime without time this panics in the
         // handler, which ends the actor with the reason, instead of losing the timer.
         let sleep = tokio::time::sleep(delay);
@@ -216,7 +238,7 @@ impl<A: Actor> Ctx<A> {
     {
         let period = period.max(Duration::from_millis(1));
         let shared = self.shared.clone();
-        let snapshot = self.own.clone();
+        let snapshot = self.own_values();
         let core = Arc::downgrade(&self.core);
         // Made here for the same reason as in `send_after`.
         let mut sleep = Box::pin(tokio::time::sleep(period));
@@ -280,7 +302,7 @@ impl<A: Actor> Ctx<A> {
     /// # });
     /// ```
     pub fn in_own_context<R>(&self, f: impl FnOnce() -> R) -> R {
-        self.own.clone().run(f)
+        self.own_values().run(f)
     }
 }
 
@@ -307,6 +329,9 @@ impl<A> Drop for Ctx<A> {
     fn drop(&mut self) {
         for timer in &self.timers {
             timer.abort();
+        }
+        for target in self.monitoring.iter().filter_map(Weak::upgrade) {
+            target.remove_monitor(self.core.id);
         }
     }
 }

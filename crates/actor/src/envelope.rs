@@ -28,10 +28,12 @@ pub(crate) trait Envelope<A>: Send {
     /// Starts the handler inside a fresh context made from the sender's values.
     fn handle<'a>(self: Box<Self>, actor: &'a mut A, ctx: &'a mut Ctx<A>) -> HandlerFuture<'a>;
 
+    /// Whether this is an ask (for the exit report's counts).
+    fn is_ask(&self) -> bool;
+
     /// The message will not be handled (kill, failure, shutdown): an ask is answered with
-    /// `reason`; returns whether it was an ask. Drops the message (its `Drop` may panic:
-    /// the caller catches that).
-    fn fail(self: Box<Self>, reason: &ExitReason) -> bool;
+    /// `reason`. Drops the message (its `Drop` may panic: the caller catches that).
+    fn fail(self: Box<Self>, reason: &ExitReason);
 
     /// For handing the message back when it could not be enqueued.
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
@@ -51,9 +53,11 @@ impl<A: Handler<M>, M: Send + 'static> Envelope<A> for Tell<M> {
         })
     }
 
-    fn fail(self: Box<Self>, _reason: &ExitReason) -> bool {
+    fn is_ask(&self) -> bool {
         false
     }
+
+    fn fail(self: Box<Self>, _reason: &ExitReason) {}
 
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
         self
@@ -103,11 +107,14 @@ impl<A: Handler<M>, M: Send + 'static> Envelope<A> for Ask<M, A::Reply> {
         }
     }
 
-    fn fail(self: Box<Self>, reason: &ExitReason) -> bool {
+    fn is_ask(&self) -> bool {
+        true
+    }
+
+    fn fail(self: Box<Self>, reason: &ExitReason) {
         let Ask { msg, reply, .. } = *self;
         let _ = reply.send(Err(reason.clone()));
         drop(msg);
-        true
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {

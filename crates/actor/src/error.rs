@@ -161,7 +161,8 @@ impl<M> fmt::Debug for AskError<M> {
 /// ```
 #[derive(thiserror::Error)]
 pub enum SpawnError<A> {
-    /// Not inside a tokio runtime, and no runtime handle was given to the builder.
+    /// Not inside a tokio runtime and no runtime handle given to the builder, or the
+    /// runtime shut down before the actor's task could start.
     #[error("no tokio runtime to spawn the actor on")]
     NoRuntime(A),
     /// `blocking_spawn` on a thread inside a tokio runtime (use `spawn().await` there).

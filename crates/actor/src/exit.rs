@@ -83,12 +83,13 @@ pub enum ExitReason {
     /// `on_start` returned an error (its `Display`).
     #[error("on_start failed: {0}")]
     StartFailed(String),
-    /// A linked actor ended with a failure.
+    /// A linked actor ended with a failure. Along a chain of links the reason is passed
+    /// on as it is: `actor` is the one whose own failure started the chain.
     #[error("linked actor {actor} ended: {reason}")]
     Linked {
-        /// The linked actor.
+        /// The actor whose failure started it.
         actor: ActorId,
-        /// Why it ended.
+        /// Why that actor ended (never itself `Linked`).
         reason: Box<ExitReason>,
     },
     /// Its supervisor stopped because of another child's failures (restart limit).

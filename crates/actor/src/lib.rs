@@ -19,7 +19,8 @@
 //! - [`Ctx<A>`], given to handlers and hooks: `myself`, `stop`, `kill`, timers
 //!   ([`send_after`](Ctx::send_after), [`send_interval`](Ctx::send_interval) →
 //!   [`TimerHandle`]), links and monitors.
-//! - Supervision: [`Supervisor`] ([`SupervisorBuilder`], [`Restart`], [`Strategy`]).
+//! - Supervision: [`Supervisor`] ([`SupervisorBuilder`], [`Restart`], [`Strategy`],
+//!   [`WeakSupervisor`]).
 //! - Ends: [`ExitReason`], [`ExitReport`], [`Down`], [`ActorId`].
 //! - Errors: [`SendError`], [`AskError`], [`SpawnError`], [`InRuntime`] — each hands
 //!   back the message or the actor it refused.
@@ -153,7 +154,7 @@ pub use exit::{ActorId, Down, ExitReason, ExitReport};
 pub use mailbox::MAX_CAPACITY;
 pub use registry::lookup;
 pub use run::{spawn, Builder, DEFAULT_CAPACITY};
-pub use supervisor::{Restart, Strategy, Supervisor, SupervisorBuilder};
+pub use supervisor::{Restart, Strategy, Supervisor, SupervisorBuilder, WeakSupervisor};
 
 #[cfg(all(test, contexture_loom))]
 mod loom_tests;

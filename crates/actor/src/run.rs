@@ -138,7 +138,7 @@ impl Builder {
     /// # });
     /// ```
     pub async fn spawn<A: Actor>(self, actor: A) -> Result<ActorRef<A>, SpawnError<A>> {
-        let (actor_ref, started) = launch(self, actor, None, None, Snapshot::capture())?;
+        let (actor_ref, started) = launch(self, actor, None, None, Snapshot::capture(), |_| {})?;
         wait_started(actor_ref, started).await
     }
 
@@ -160,7 +160,7 @@ impl Builder {
         if block::in_runtime() {
             return Err(SpawnError::InRuntime(actor));
         }
-        let (actor_ref, started) = launch(self, actor, None, None, Snapshot::capture())?;
+        let (actor_ref, started) = launch(self, actor, None, None, Snapshot::capture(), |_| {})?;
         block_on_until(wait_started(actor_ref, started), None)
             .unwrap_or(Err(SpawnError::Start(ExitReason::Dropped)))
     }
@@ -188,13 +188,18 @@ pub async fn spawn<A: Actor>(actor: A) -> Result<ActorRef<A>, SpawnError<A>> {
     Builder::new().spawn(actor).await
 }
 
+/// How the first start went: the failure, with the actor value when it never started.
+pub(crate) type Started<A> = Result<(), (ExitReason, Option<A>)>;
+
 pub(crate) async fn wait_started<A: Actor>(
     actor_ref: ActorRef<A>,
-    started: oneshot::Receiver<Result<(), ExitReason>>,
+    started: oneshot::Receiver<Started<A>>,
 ) -> Result<ActorRef<A>, SpawnError<A>> {
     match started.await {
         Ok(Ok(())) => Ok(actor_ref),
-        Ok(Err(reason)) => Err(SpawnError::Start(reason)),
+        // The task was dropped before it ran (its runtime is shutting down).
+        Ok(Err((_, Some(actor)))) => Err(SpawnError::NoRuntime(actor)),
+        Ok(Err((reason, None))) => Err(SpawnError::Start(reason)),
         Err(_) => Err(SpawnError::Start(
             actor_ref
                 .exit_report()
@@ -207,7 +212,8 @@ pub(crate) async fn wait_started<A: Actor>(
 pub(crate) type Factory<A> = Box<dyn FnMut() -> A + Send>;
 
 /// Validates, registers and starts the actor's task; the receiver tells how `on_start`
-/// went.
+/// went. `adopt` sees the new actor before its task exists (a supervisor records its
+/// child there, so that the child's end always finds it recorded).
 #[allow(clippy::type_complexity)]
 pub(crate) fn launch<A: Actor>(
     builder: Builder,
@@ -215,7 +221,8 @@ pub(crate) fn launch<A: Actor>(
     factory: Option<Factory<A>>,
     supervision: Option<(Weak<SupInner>, Restart)>,
     base: Snapshot,
-) -> Result<(ActorRef<A>, oneshot::Receiver<Result<(), ExitReason>>), SpawnError<A>> {
+    adopt: impl FnOnce(&ActorRef<A>),
+) -> Result<(ActorRef<A>, oneshot::Receiver<Started<A>>), SpawnError<A>> {
     let runtime = match builder.runtime.or_else(|| Handle::try_current().ok()) {
         Some(runtime) => runtime,
         None => return Err(SpawnError::NoRuntime(first)),
@@ -235,6 +242,7 @@ pub(crate) fn launch<A: Actor>(
         core: core.clone(),
         tx,
         propagate: builder.propagate,
+        runtime: runtime.clone(),
     });
     let actor_ref = ActorRef::from_shared(shared);
     if let Some(name) = &name {
@@ -247,6 +255,7 @@ pub(crate) fn launch<A: Actor>(
     }
     let (started_tx, started_rx) = oneshot::channel();
     let supervisor = supervision.as_ref().map(|(sup, _)| sup.clone());
+    adopt(&actor_ref);
     let task = Task {
         shared: Arc::downgrade(actor_ref.shared()),
         runtime: runtime.clone(),
@@ -254,8 +263,8 @@ pub(crate) fn launch<A: Actor>(
         first: Some(first),
         factory,
         supervision,
-        started: Some(started_tx),
         guard: Guard {
+            started: Some(started_tx),
             core,
             mailbox: Mailbox {
                 rx,
@@ -390,13 +399,14 @@ impl<A> Mailbox<A> {
 
 fn count<A>(counts: &mut (usize, usize), env: Env<A>, reason: &ExitReason) {
     // The message's `Drop` may panic: it is still counted, and the rest still failed.
-    match catch_unwind(AssertUnwindSafe(|| env.fail(reason))) {
-        Ok(true) => counts.1 += 1,
-        Ok(false) => counts.0 += 1,
-        Err(payload) => {
-            counts.0 += 1;
-            drop(panic_message(payload));
-        }
+    let ask = env.is_ask();
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| env.fail(reason))) {
+        drop(panic_message(payload));
+    }
+    if ask {
+        counts.1 += 1;
+    } else {
+        counts.0 += 1;
     }
 }
 
@@ -405,6 +415,9 @@ fn count<A>(counts: &mut (usize, usize), env: Env<A>, reason: &ExitReason) {
 /// [`ExitReason::Dropped`].
 struct Guard<A> {
     core: Arc<Core>,
+    /// Whoever waits for the first start; told after the end is recorded, so that a
+    /// failed `spawn` never sees the name still taken.
+    started: Option<oneshot::Sender<Started<A>>>,
     mailbox: Mailbox<A>,
     restarts: usize,
     supervisor: Option<Weak<SupInner>>,
@@ -431,6 +444,8 @@ impl<A> Drop for Guard<A> {
             let counts = self.mailbox.fail_now(&ExitReason::Dropped);
             self.finish(ExitReason::Dropped, counts);
         }
+        // Then (if the first start never finished) the spawner hears of it.
+        drop(self.started.take());
     }
 }
 
@@ -443,8 +458,21 @@ struct Task<A> {
     first: Option<A>,
     factory: Option<Factory<A>>,
     supervision: Option<(Weak<SupInner>, Restart)>,
-    started: Option<oneshot::Sender<Result<(), ExitReason>>>,
     guard: Guard<A>,
+}
+
+impl<A> Drop for Task<A> {
+    fn drop(&mut self) {
+        // Dropped before it ever ran (its runtime is shutting down): end the actor, then
+        // hand the never-started value back to the spawner.
+        if let Some(actor) = self.first.take() {
+            if let Some(started) = self.guard.started.take() {
+                let counts = self.guard.mailbox.fail_now(&ExitReason::Dropped);
+                self.guard.finish(ExitReason::Dropped, counts);
+                let _ = started.send(Err((ExitReason::Dropped, Some(actor))));
+            }
+        }
+    }
 }
 
 impl<A: Actor> Task<A> {
@@ -470,20 +498,20 @@ impl<A: Actor> Task<A> {
                 Ok(mut actor) => match start(&mut actor, &mut ctx, self.base.clone(), id).await {
                     Err(reason) => {
                         let _ = drop_catching(actor);
-                        if let Some(started) = self.started.take() {
+                        if let Some(started) = self.guard.started.take() {
                             // The first start failed: `spawn` returns the error; no restart.
                             // Everything is ended (queue failed, name freed) before `spawn`
                             // hears of it, so nothing half-started is left to see.
                             drop(ctx);
                             let counts = self.guard.mailbox.fail_queued(&reason).await;
                             self.guard.finish(reason.clone(), counts);
-                            let _ = started.send(Err(reason));
+                            let _ = started.send(Err((reason, None)));
                             return;
                         }
                         reason
                     }
                     Ok(()) => {
-                        if let Some(started) = self.started.take() {
+                        if let Some(started) = self.guard.started.take() {
                             let _ = started.send(Ok(()));
                         }
                         let reason = serve(&mut actor, &mut ctx, &mut self.guard.mailbox, id).await;
@@ -499,6 +527,9 @@ impl<A: Actor> Task<A> {
                         .is_some_and(|s| s.allow_restart(self.guard.core.id, *restart, &reason));
                     if allowed {
                         self.guard.restarts += 1;
+                        // An instance that fails at once must not hold the thread: let the
+                        // runtime (and a current-thread runtime's other tasks) run.
+                        tokio::task::yield_now().await;
                         continue;
                     }
                 }
@@ -519,8 +550,10 @@ async fn start<A: Actor>(
     id: u64,
 ) -> Result<(), ExitReason> {
     let mut own = base.into_context();
+    ctx.starting = true;
     let mut fut = {
         let (own, actor, hook_ctx) = (&mut own, &mut *actor, &mut *ctx);
+        let _running = Running::enter(id);
         match catch_unwind(AssertUnwindSafe(move || {
             own.run_mut(move || actor.on_start(hook_ctx).with_current_context())
         })) {
@@ -530,7 +563,9 @@ async fn start<A: Actor>(
     };
     let outcome = catching(fut.as_mut(), id).await;
     let own = fut.context().copy();
-    if let Some(message) = drop_catching(fut) {
+    let dropped = drop_catching(fut);
+    ctx.starting = false;
+    if let Some(message) = dropped {
         return Err(ExitReason::Panicked(message));
     }
     match outcome {
@@ -559,8 +594,12 @@ async fn serve<A: Actor>(
         match poll_fn(|cx| mailbox.poll_next(cx)).await {
             Next::Msg(env) => {
                 let (instance, handler_ctx) = (&mut *actor, &mut *ctx);
-                let made =
-                    catch_unwind(AssertUnwindSafe(move || env.handle(instance, handler_ctx)));
+                let made = {
+                    // The call that makes the future is the actor's code too: a self-ask
+                    // made there is refused like one made in the future.
+                    let _running = Running::enter(id);
+                    catch_unwind(AssertUnwindSafe(move || env.handle(instance, handler_ctx)))
+                };
                 let mut fut = match made {
                     Ok(fut) => fut,
                     Err(payload) => return ExitReason::Panicked(panic_message(payload)),
@@ -581,18 +620,23 @@ async fn serve<A: Actor>(
             Next::Sys(Sys::Kill) => return ExitReason::Killed,
             Next::Sys(Sys::Shutdown) => return ExitReason::Shutdown,
             Next::Sys(Sys::Crash(message)) => return ExitReason::Panicked(message),
-            Next::Sys(Sys::LinkExit(actor_id, reason)) => {
-                if !reason.is_normal() {
+            Next::Sys(Sys::LinkExit(actor_id, reason)) => match reason {
+                ExitReason::Normal => {}
+                // Passed on as it came: a chain of links names the actor whose failure
+                // started it, at one level (no nesting that grows per hop).
+                linked @ ExitReason::Linked { .. } => return linked,
+                other => {
                     return ExitReason::Linked {
                         actor: actor_id,
-                        reason: Box::new(reason),
-                    };
+                        reason: Box::new(other),
+                    }
                 }
-            }
+            },
             Next::Sys(Sys::Down(down)) => {
                 let own = ctx.own.clone();
                 let made = {
                     let (instance, hook_ctx) = (&mut *actor, &mut *ctx);
+                    let _running = Running::enter(id);
                     catch_unwind(AssertUnwindSafe(move || {
                         own.run(move || instance.on_down(down, hook_ctx).with_current_context())
                     }))
@@ -618,9 +662,13 @@ async fn end<A: Actor>(mut actor: A, ctx: &mut Ctx<A>, reason: ExitReason, id: u
     let own = ctx.own.clone();
     let mut failure = {
         let (instance, hook_ctx, why) = (&mut actor, &mut *ctx, &reason);
-        match catch_unwind(AssertUnwindSafe(move || {
-            own.run(move || instance.on_stop(why, hook_ctx).with_current_context())
-        })) {
+        let made = {
+            let _running = Running::enter(id);
+            catch_unwind(AssertUnwindSafe(move || {
+                own.run(move || instance.on_stop(why, hook_ctx).with_current_context())
+            }))
+        };
+        match made {
             Ok(fut) => {
                 let mut fut = Box::pin(fut);
                 let outcome = catching(fut.as_mut(), id).await;

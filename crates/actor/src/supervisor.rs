@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::collections::VecDeque;
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,10 +16,10 @@ use crate::actor::Actor;
 use crate::actor_ref::ActorRef;
 use crate::block::{self, block_on_until};
 use crate::core::Core;
-use crate::error::{InRuntime, SpawnError};
+use crate::error::{panic_message, InRuntime, SpawnError};
 use crate::exit::{ActorId, ExitReason};
 use crate::loom::Mutex;
-use crate::run::{launch, wait_started, Builder};
+use crate::run::{current_actor, launch, wait_started, Builder};
 
 /// When a supervisor restarts a child (OTP's child `restart` values).
 ///
@@ -53,7 +54,10 @@ pub enum Strategy {
 /// A child's [`ActorRef`] stays valid across its restarts, and messages sent while it
 /// restarts wait in its mailbox for the new instance. The supervisor keeps its children
 /// alive (dropping their refs does not stop them); dropping the last `Supervisor` handle
-/// stops it and its children, as [`stop`](Supervisor::stop) does.
+/// stops it and its children, as [`stop`](Supervisor::stop) does. A child that needs its
+/// supervisor (to start siblings) should keep a [`WeakSupervisor`]
+/// ([`downgrade`](Supervisor::downgrade)): a strong handle inside a child is a cycle that
+/// only [`stop`](Supervisor::stop) ends.
 ///
 /// ```
 /// # let rt = tokio::runtime::Runtime::new().unwrap();
@@ -269,7 +273,37 @@ impl Default for Supervisor {
     }
 }
 
+/// A supervisor handle that does not keep it alive: what a child keeps of its supervisor.
+///
+/// ```
+/// use contexture_actor::Supervisor;
+///
+/// let supervisor = Supervisor::new();
+/// let weak = supervisor.downgrade();
+/// assert!(weak.upgrade().is_some());
+/// drop(supervisor);
+/// assert!(weak.upgrade().is_none());
+/// ```
+#[derive(Clone, Debug)]
+pub struct WeakSupervisor {
+    inner: std::sync::Weak<SupInner>,
+}
+
+impl WeakSupervisor {
+    /// The supervisor, while some `Supervisor` handle still exists.
+    pub fn upgrade(&self) -> Option<Supervisor> {
+        self.inner.upgrade().map(|inner| Supervisor { inner })
+    }
+}
+
 impl Supervisor {
+    /// A handle that does not keep the supervisor alive.
+    pub fn downgrade(&self) -> WeakSupervisor {
+        WeakSupervisor {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+
     /// A one-for-one supervisor allowing 3 restarts within 5 s.
     pub fn new() -> Supervisor {
         Supervisor::builder().build()
@@ -329,7 +363,15 @@ impl Supervisor {
         A: Actor,
         F: FnMut() -> A + Send + 'static,
     {
-        let first = factory();
+        // The factory is user code: its panic is a value here as on a restart.
+        let first = match catch_unwind(AssertUnwindSafe(&mut factory)) {
+            Ok(first) => first,
+            Err(payload) => {
+                return Err(SpawnError::Start(ExitReason::Panicked(panic_message(
+                    payload,
+                ))))
+            }
+        };
         if self.inner.state.lock().stopped.is_some() {
             return Err(SpawnError::SupervisorStopped(first));
         }
@@ -337,21 +379,24 @@ impl Supervisor {
             (None, Some(runtime)) => builder.runtime(runtime.clone()),
             _ => builder,
         };
+        let mut stopped = false;
         let (actor_ref, started) = launch(
             builder,
             first,
             Some(Box::new(factory)),
             Some((Arc::downgrade(&self.inner), restart)),
             Snapshot::capture(),
+            // Recorded before the child's task exists: its end (even one right after
+            // `on_start`) always finds it recorded and takes it out.
+            |child| {
+                let mut state = self.inner.state.lock();
+                state.children.push(Child {
+                    core: child.core().clone(),
+                    _actor: Box::new(child.clone()),
+                });
+                stopped = state.stopped.is_some();
+            },
         )?;
-        let stopped = {
-            let mut state = self.inner.state.lock();
-            state.children.push(Child {
-                core: actor_ref.core().clone(),
-                _actor: Box::new(actor_ref.clone()),
-            });
-            state.stopped.is_some()
-        };
         if stopped {
             actor_ref.stop();
         }
@@ -372,7 +417,25 @@ impl Supervisor {
     /// Waits until the supervisor has stopped and every child has ended; why it stopped
     /// ([`ExitReason::Normal`] after [`stop`](Supervisor::stop),
     /// [`ExitReason::RestartLimit`] when it gave up).
+    ///
+    /// # Panics
+    ///
+    /// When called from the code of one of its own children: the child would wait for
+    /// itself. The panic ends that child with the message, as any panic in its code.
     pub async fn join(&self) -> ExitReason {
+        let me = current_actor();
+        let own_child = me != 0
+            && self
+                .inner
+                .state
+                .lock()
+                .children
+                .iter()
+                .any(|child| child.core.id.as_u64() == me);
+        assert!(
+            !own_child,
+            "a supervisor's child cannot join its supervisor (it would wait for itself)"
+        );
         let mut rx = self.inner.done.subscribe();
         let reason = match rx.wait_for(Option::is_some).await {
             Ok(reason) => reason.clone().unwrap_or(ExitReason::Dropped),
