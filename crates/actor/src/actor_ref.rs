@@ -221,7 +221,8 @@ impl<A: Actor> ActorRef<A> {
     ///
     /// # Panics
     ///
-    /// When it has to wait on a runtime built without time (tokio's timer rule).
+    /// When the actor's runtime was built without time (tokio's timer rule). The deadline
+    /// runs on the actor's runtime's timer, so the call works from any executor.
     pub async fn tell_timeout<M>(&self, msg: M, timeout: Duration) -> Result<(), SendError<M>>
     where
         A: Handler<M>,
@@ -422,7 +423,8 @@ impl<A: Actor> ActorRef<A> {
     ///
     /// # Panics
     ///
-    /// When it has to wait on a runtime built without time (tokio's timer rule).
+    /// When the actor's runtime was built without time (tokio's timer rule). The deadline
+    /// runs on the actor's runtime's timer, so the call works from any executor.
     ///
     /// ```
     /// # let rt = tokio::runtime::Runtime::new().unwrap();

@@ -119,10 +119,17 @@
 //! - The blocking forms refuse any thread inside a tokio runtime, including tokio's
 //!   `spawn_blocking` threads (tokio does not tell those apart); use
 //!   `Handle::block_on(actor.ask(msg))` there.
-//! - Timed calls and timers use tokio's timer: the runtime needs time enabled
-//!   (`enable_time` / `enable_all`), as for `tokio::time::sleep`. Without it, a timed call
-//!   that has to wait panics in its caller, as tokio's own timers do, and a timer set up
-//!   in a handler ends the actor with that panic's message.
+//! - Timed calls and timers use the timer of the actor's own runtime (so a timed call
+//!   works from any executor): that runtime needs time enabled (`enable_time` /
+//!   `enable_all`), as for `tokio::time::sleep`. Without it, a timed call panics in its
+//!   caller, as tokio's own timers do, and a timer set up in a handler ends the actor with
+//!   that panic's message.
+//! - Links belong to the actor and fire at its final end (a supervised restart is not an
+//!   end); a chain of links passes the original failure on ([`ExitReason::Linked`] names
+//!   the actor that started it). Monitors made through [`Ctx::monitor`] end with the
+//!   instance that made them, as in OTP. Both are idempotent.
+//! - An actor awaiting its own `join` (or its supervisor's) from its own code would wait
+//!   forever: it panics instead, which ends the actor with that message.
 //!
 //! # Cargo features
 //!
