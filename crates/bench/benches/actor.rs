@@ -1,0 +1,763 @@
+//! `contexture_actor` against a raw tokio mpsc + task, ractor, kameo and actix, measured
+//! side by side in one run: tell throughput, sequential ask round trips, and spawn + stop
+//! + join. `cargo xtask bench actor` prints the ratios; the paired medians printed after
+//! each group (ours ÷ each anchor, per round) are the comparison to trust on this machine.
+//!
+//! Every tokio-based contender (ours, raw tokio, ractor, kameo) runs on one multi-thread
+//! runtime with two workers, and every sender is a task spawned on it. actix runs its
+//! actors on its own `System` (one arbiter thread, as its docs start it); its senders are
+//! the same tasks on the shared runtime.
+//!
+//! Ours appears three times: context propagation on (the default) with the sender's
+//! context empty; on with one `ContextVar` set in the sender's context (the normal case:
+//! a request id); and off (`Builder::propagate_context(false)`).
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use contexture_actor::{Actor, ActorRef, Builder, Ctx, Handler};
+use contexture_ctxvar::{ContextVar, FutureExt};
+use criterion::{criterion_group, criterion_main, Criterion};
+use kameo::actor::Spawn as _;
+use tokio::runtime::Runtime;
+use tokio::sync::{mpsc, oneshot};
+
+const WORKERS: usize = 2;
+/// One mailbox size for every contender that has one (ours' default; kameo's is 64).
+const CAPACITY: usize = 1024;
+/// The sizes: 200k tells, 50k sequential asks; spawns per round.
+const TELLS: u64 = 200_000;
+const ASKS: u64 = 50_000;
+const SPAWNS: u64 = 2_000;
+
+/// The sender's request id, for ours with one var set.
+static REQUEST_ID: ContextVar<u64> = ContextVar::new("request_id");
+
+// ---- messages and actors ------------------------------------------------------------
+
+/// Tell: add to the count.
+struct Inc(u64);
+/// Ask: the count (ends a tell batch: FIFO, so every tell before it was handled).
+struct Get;
+/// Ask: add, reply the count.
+struct Ping(u64);
+
+#[derive(Default)]
+struct Counter {
+    count: u64,
+}
+
+impl Actor for Counter {}
+
+impl Handler<Inc> for Counter {
+    type Reply = ();
+    async fn handle(&mut self, Inc(v): Inc, _: &mut Ctx<Self>) {
+        self.count = self.count.wrapping_add(v);
+    }
+}
+
+impl Handler<Get> for Counter {
+    type Reply = u64;
+    async fn handle(&mut self, _: Get, _: &mut Ctx<Self>) -> u64 {
+        self.count
+    }
+}
+
+impl Handler<Ping> for Counter {
+    type Reply = u64;
+    async fn handle(&mut self, Ping(v): Ping, _: &mut Ctx<Self>) -> u64 {
+        self.count = self.count.wrapping_add(v);
+        self.count
+    }
+}
+
+/// Ours, for spawn + stop + join.
+struct Idle;
+impl Actor for Idle {}
+
+/// The raw tokio anchor: one task owning the count, one bounded mpsc, oneshot replies.
+enum Cmd {
+    Inc(u64),
+    Get(oneshot::Sender<u64>),
+    Ping(u64, oneshot::Sender<u64>),
+}
+
+fn raw_tokio(rt: &Runtime) -> mpsc::Sender<Cmd> {
+    let (tx, mut rx) = mpsc::channel(CAPACITY);
+    rt.spawn(async move {
+        let mut count = 0u64;
+        while let Some(cmd) = rx.recv().await {
+            match cmd {
+                Cmd::Inc(v) => count = count.wrapping_add(v),
+                Cmd::Get(reply) => {
+                    let _ = reply.send(count);
+                }
+                Cmd::Ping(v, reply) => {
+                    count = count.wrapping_add(v);
+                    let _ = reply.send(count);
+                }
+            }
+        }
+    });
+    tx
+}
+
+/// kameo.
+#[derive(kameo::Actor, Default)]
+struct KCounter {
+    count: u64,
+}
+
+impl kameo::message::Message<Inc> for KCounter {
+    type Reply = ();
+    async fn handle(&mut self, Inc(v): Inc, _: &mut kameo::message::Context<Self, ()>) {
+        self.count = self.count.wrapping_add(v);
+    }
+}
+
+impl kameo::message::Message<Get> for KCounter {
+    type Reply = u64;
+    async fn handle(&mut self, _: Get, _: &mut kameo::message::Context<Self, u64>) -> u64 {
+        self.count
+    }
+}
+
+impl kameo::message::Message<Ping> for KCounter {
+    type Reply = u64;
+    async fn handle(&mut self, Ping(v): Ping, _: &mut kameo::message::Context<Self, u64>) -> u64 {
+        self.count = self.count.wrapping_add(v);
+        self.count
+    }
+}
+
+#[derive(kameo::Actor)]
+struct KIdle;
+
+/// ractor: one message enum, replies through `RpcReplyPort`.
+struct RCounter;
+
+enum RMsg {
+    Inc(u64),
+    Get(ractor::RpcReplyPort<u64>),
+    Ping(u64, ractor::RpcReplyPort<u64>),
+}
+
+impl ractor::Actor for RCounter {
+    type Msg = RMsg;
+    type State = u64;
+    type Arguments = ();
+
+    async fn pre_start(
+        &self,
+        _: ractor::ActorRef<RMsg>,
+        _: (),
+    ) -> Result<u64, ractor::ActorProcessingErr> {
+        Ok(0)
+    }
+
+    async fn handle(
+        &self,
+        _: ractor::ActorRef<RMsg>,
+        msg: RMsg,
+        count: &mut u64,
+    ) -> Result<(), ractor::ActorProcessingErr> {
+        match msg {
+            RMsg::Inc(v) => *count = count.wrapping_add(v),
+            RMsg::Get(reply) => {
+                let _ = reply.send(*count);
+            }
+            RMsg::Ping(v, reply) => {
+                *count = count.wrapping_add(v);
+                let _ = reply.send(*count);
+            }
+        }
+        Ok(())
+    }
+}
+
+struct RIdle;
+
+impl ractor::Actor for RIdle {
+    type Msg = ();
+    type State = ();
+    type Arguments = ();
+
+    async fn pre_start(
+        &self,
+        _: ractor::ActorRef<()>,
+        _: (),
+    ) -> Result<(), ractor::ActorProcessingErr> {
+        Ok(())
+    }
+}
+
+/// actix.
+struct XCounter {
+    count: u64,
+}
+
+impl actix::Actor for XCounter {
+    type Context = actix::Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(CAPACITY);
+    }
+}
+
+impl actix::Message for Inc {
+    type Result = ();
+}
+impl actix::Message for Get {
+    type Result = u64;
+}
+impl actix::Message for Ping {
+    type Result = u64;
+}
+
+impl actix::Handler<Inc> for XCounter {
+    type Result = ();
+    fn handle(&mut self, Inc(v): Inc, _: &mut Self::Context) {
+        self.count = self.count.wrapping_add(v);
+    }
+}
+
+impl actix::Handler<Get> for XCounter {
+    type Result = u64;
+    fn handle(&mut self, _: Get, _: &mut Self::Context) -> u64 {
+        self.count
+    }
+}
+
+impl actix::Handler<Ping> for XCounter {
+    type Result = u64;
+    fn handle(&mut self, Ping(v): Ping, _: &mut Self::Context) -> u64 {
+        self.count = self.count.wrapping_add(v);
+        self.count
+    }
+}
+
+/// An actix `System` on its own thread, running one `XCounter`; stopped on drop.
+struct Actix {
+    addr: actix::Addr<XCounter>,
+    system: actix::System,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Actix {
+    fn start() -> Actix {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let runner = actix::System::new();
+            let addr = runner.block_on(async { actix::Actor::start(XCounter { count: 0 }) });
+            tx.send((addr, actix::System::current())).unwrap();
+            runner.run().unwrap();
+        });
+        let (addr, system) = rx.recv().unwrap();
+        Actix {
+            addr,
+            system,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Actix {
+    fn drop(&mut self) {
+        self.system.stop();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+// ---- measuring ----------------------------------------------------------------------
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKERS)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs `sender` as a task on `rt` (the sender is an actor's peer, not the main thread);
+/// returns the time it measured itself.
+fn on_runtime<F>(rt: &Runtime, sender: F) -> Duration
+where
+    F: std::future::Future<Output = Duration> + Send + 'static,
+{
+    rt.block_on(async { tokio::spawn(sender).await.unwrap() })
+}
+
+/// As [`on_runtime`], the sender inside its own context holding [`REQUEST_ID`].
+fn on_runtime_with_var<F>(rt: &Runtime, sender: F) -> Duration
+where
+    F: std::future::Future<Output = Duration> + Send + 'static,
+{
+    rt.block_on(async {
+        tokio::spawn(
+            async move {
+                REQUEST_ID.set(42);
+                sender.await
+            }
+            .with_current_context(),
+        )
+        .await
+        .unwrap()
+    })
+}
+
+/// One way to run a batch of `n` operations; returns its time.
+type Contender<'a> = (&'static str, Box<dyn Fn(u64) -> Duration + 'a>);
+
+/// The time of `iters` operations of contender `timed`, in batches of about `batch` (the
+/// iterations split evenly, so no batch is a small remainder); every batch also runs every
+/// other contender with as many operations, in a rotating order, untimed. Batches of at
+/// least half of `batch` are recorded for [`print_paired`] (criterion's first warm-up
+/// calls are a few operations long).
+///
+/// Interleaved because this machine drifts (±50% between minutes): batch by batch, every
+/// contender sees the same machine, heap and scheduler state. See `pool.rs`.
+fn interleaved(contenders: &[Contender<'_>], timed: usize, iters: u64, batch: u64) -> Duration {
+    // The rotation goes on across calls (see pool.rs: restarted per call, the first
+    // contender would always run right after the last one of the previous sample).
+    static ROUND: AtomicUsize = AtomicUsize::new(0);
+    let batches = iters.div_ceil(batch).max(1);
+    let mut total = Duration::ZERO;
+    for b in 0..batches {
+        let n = iters / batches + u64::from(b < iters % batches);
+        if n == 0 {
+            continue;
+        }
+        let round = ROUND.fetch_add(1, Ordering::Relaxed);
+        let mut per_op = vec![0.0; contenders.len()];
+        for k in 0..contenders.len() {
+            let i = (round + k) % contenders.len();
+            let took = (contenders[i].1)(n);
+            per_op[i] = took.as_secs_f64() * 1e9 / n as f64;
+            if i == timed {
+                total += took;
+            }
+        }
+        if n * 2 >= batch {
+            ROUNDS.lock().unwrap().push(per_op);
+        }
+    }
+    total
+}
+
+/// Per recorded round of [`interleaved`]: every contender's ns per operation.
+static ROUNDS: Mutex<Vec<Vec<f64>>> = Mutex::new(Vec::new());
+
+/// Prints, from every recorded round, each contender's median ns per operation and the
+/// median over rounds of each of ours (the first `ours` contenders) ÷ each anchor
+/// measured in the same round.
+fn print_paired(group: &str, contenders: &[Contender<'_>], ours: usize, batch: u64) {
+    let rounds = std::mem::take(&mut *ROUNDS.lock().unwrap());
+    if rounds.is_empty() {
+        return;
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "\n{group}: paired, {} rounds of {}..{batch} operations (medians):",
+        rounds.len(),
+        batch.div_ceil(2)
+    );
+    for (i, (name, _)) in contenders.iter().enumerate() {
+        let ns = median(rounds.iter().map(|r| r[i]).collect());
+        println!("  {name:<34} {ns:>10.1} ns/op");
+    }
+    for o in 0..ours {
+        for a in ours..contenders.len() {
+            let ratio = median(rounds.iter().map(|r| r[o] / r[a]).collect());
+            println!("  {} / {}: {ratio:.2}", contenders[o].0, contenders[a].0);
+        }
+    }
+    for o in 1..ours {
+        let ratio = median(rounds.iter().map(|r| r[o] / r[0]).collect());
+        println!("  {} / {}: {ratio:.2}", contenders[o].0, contenders[0].0);
+    }
+}
+
+fn run_group(
+    c: &mut Criterion,
+    name: &str,
+    contenders: &[Contender<'_>],
+    ours: usize,
+    batch: u64,
+    measurement: Duration,
+) {
+    let mut group = c.benchmark_group(name);
+    group.warm_up_time(Duration::from_millis(500));
+    // Each measured batch runs every contender: wall time is that many times this.
+    group.measurement_time(measurement);
+    group.sample_size(10);
+    for (i, (id, _)) in contenders.iter().enumerate() {
+        group.bench_function(*id, |b| {
+            b.iter_custom(|iters| interleaved(contenders, i, iters, batch))
+        });
+    }
+    group.finish();
+    print_paired(name, contenders, ours, batch);
+}
+
+// ---- groups -------------------------------------------------------------------------
+
+/// Tells to one actor, then one ask to wait until all were handled; per tell.
+fn tell_throughput(c: &mut Criterion) {
+    let rt = runtime();
+    let (ours, ours_plain) = rt.block_on(async {
+        let ours = Builder::new()
+            .capacity(CAPACITY)
+            .spawn(Counter::default())
+            .await
+            .unwrap();
+        let plain = Builder::new()
+            .capacity(CAPACITY)
+            .propagate_context(false)
+            .spawn(Counter::default())
+            .await
+            .unwrap();
+        (ours, plain)
+    });
+    let tokio_tx = raw_tokio(&rt);
+    let (ractor, ractor_handle) = rt
+        .block_on(ractor::Actor::spawn(None, RCounter, ()))
+        .unwrap();
+    let kameo = rt.block_on(async {
+        KCounter::spawn_with_mailbox(KCounter::default(), kameo::mailbox::bounded(CAPACITY))
+    });
+    let actix = Actix::start();
+
+    async fn tell_ours(actor: ActorRef<Counter>, n: u64) -> Duration {
+        let start = Instant::now();
+        for i in 0..n {
+            actor.tell(Inc(i)).await.unwrap();
+        }
+        black_box(actor.ask(Get).await.unwrap());
+        start.elapsed()
+    }
+
+    let contenders: Vec<Contender<'_>> = vec![
+        (
+            "contexture",
+            Box::new(|n| on_runtime(&rt, tell_ours(ours.clone(), n))),
+        ),
+        (
+            "contexture (1 var set)",
+            Box::new(|n| on_runtime_with_var(&rt, tell_ours(ours.clone(), n))),
+        ),
+        (
+            "contexture (no context)",
+            Box::new(|n| on_runtime(&rt, tell_ours(ours_plain.clone(), n))),
+        ),
+        (
+            "tokio mpsc+task",
+            Box::new(|n| {
+                let tx = tokio_tx.clone();
+                on_runtime(&rt, async move {
+                    let start = Instant::now();
+                    for i in 0..n {
+                        if tx.send(Cmd::Inc(i)).await.is_err() {
+                            panic!("raw tokio actor gone");
+                        }
+                    }
+                    let (reply, rx) = oneshot::channel();
+                    if tx.send(Cmd::Get(reply)).await.is_err() {
+                        panic!("raw tokio actor gone");
+                    }
+                    black_box(rx.await.unwrap());
+                    start.elapsed()
+                })
+            }),
+        ),
+        (
+            "ractor cast",
+            Box::new(|n| {
+                let actor = ractor.clone();
+                on_runtime(&rt, async move {
+                    let start = Instant::now();
+                    for i in 0..n {
+                        if actor.cast(RMsg::Inc(i)).is_err() {
+                            panic!("ractor cast failed");
+                        }
+                    }
+                    let Ok(ractor::rpc::CallResult::Success(count)) =
+                        actor.call(RMsg::Get, None).await
+                    else {
+                        panic!("ractor call failed")
+                    };
+                    black_box(count);
+                    start.elapsed()
+                })
+            }),
+        ),
+        (
+            "kameo tell",
+            Box::new(|n| {
+                let actor = kameo.clone();
+                on_runtime(&rt, async move {
+                    let start = Instant::now();
+                    for i in 0..n {
+                        if actor.tell(Inc(i)).await.is_err() {
+                            panic!("kameo tell failed");
+                        }
+                    }
+                    let Ok(count) = actor.ask(Get).await else {
+                        panic!("kameo ask failed")
+                    };
+                    black_box(count);
+                    start.elapsed()
+                })
+            }),
+        ),
+        (
+            "actix do_send",
+            Box::new(|n| {
+                let addr = actix.addr.clone();
+                on_runtime(&rt, async move {
+                    let start = Instant::now();
+                    for i in 0..n {
+                        addr.do_send(Inc(i));
+                    }
+                    black_box(addr.send(Get).await.unwrap());
+                    start.elapsed()
+                })
+            }),
+        ),
+    ];
+    run_group(
+        c,
+        "actor tell throughput per message (1 actor, 2 workers)",
+        &contenders,
+        3,
+        TELLS,
+        Duration::from_secs(2),
+    );
+    drop(contenders);
+    ractor.stop(None);
+    let _ = rt.block_on(ractor_handle);
+    drop(actix);
+}
+
+/// Sequential asks to one actor, each awaited before the next; per round trip.
+fn ask_round_trip(c: &mut Criterion) {
+    let rt = runtime();
+    let (ours, ours_plain) = rt.block_on(async {
+        let ours = Builder::new()
+            .capacity(CAPACITY)
+            .spawn(Counter::default())
+            .await
+            .unwrap();
+        let plain = Builder::new()
+            .capacity(CAPACITY)
+            .propagate_context(false)
+            .spawn(Counter::default())
+            .await
+            .unwrap();
+        (ours, plain)
+    });
+    let tokio_tx = raw_tokio(&rt);
+    let (ractor, ractor_handle) = rt
+        .block_on(ractor::Actor::spawn(None, RCounter, ()))
+        .unwrap();
+    let kameo = rt.block_on(async {
+        KCounter::spawn_with_mailbox(KCounter::default(), kameo::mailbox::bounded(CAPACITY))
+    });
+    let actix = Actix::start();
+
+    async fn ask_ours(actor: ActorRef<Counter>, n: u64) -> Duration {
+        let start = Instant::now();
+        for i in 0..n {
+            black_box(actor.ask(Ping(i)).await.unwrap());
+        }
+        start.elapsed()
+    }
+
+    let contenders: Vec<Contender<'_>> = vec![
+        (
+            "contexture",
+            Box::new(|n| on_runtime(&rt, ask_ours(ours.clone(), n))),
+        ),
+        (
+            "contexture (1 var set)",
+            Box::new(|n| on_runtime_with_var(&rt, ask_ours(ours.clone(), n))),
+        ),
+        (
+            "contexture (no context)",
+            Box::new(|n| on_runtime(&rt, ask_ours(ours_plain.clone(), n))),
+        ),
+        (
+            "tokio mpsc+oneshot",
+            Box::new(|n| {
+                let tx = tokio_tx.clone();
+                on_runtime(&rt, async move {
+                    let start = Instant::now();
+                    for i in 0..n {
+                        let (reply, rx) = oneshot::channel();
+                        if tx.send(Cmd::Ping(i, reply)).await.is_err() {
+                            panic!("raw tokio actor gone");
+                        }
+                        black_box(rx.await.unwrap());
+                    }
+                    start.elapsed()
+                })
+            }),
+        ),
+        (
+            "ractor call",
+            Box::new(|n| {
+                let actor = ractor.clone();
+                on_runtime(&rt, async move {
+                    let start = Instant::now();
+                    for i in 0..n {
+                        let Ok(ractor::rpc::CallResult::Success(count)) =
+                            actor.call(|reply| RMsg::Ping(i, reply), None).await
+                        else {
+                            panic!("ractor call failed")
+                        };
+                        black_box(count);
+                    }
+                    start.elapsed()
+                })
+            }),
+        ),
+        (
+            "kameo ask",
+            Box::new(|n| {
+                let actor = kameo.clone();
+                on_runtime(&rt, async move {
+                    let start = Instant::now();
+                    for i in 0..n {
+                        let Ok(count) = actor.ask(Ping(i)).await else {
+                            panic!("kameo ask failed")
+                        };
+                        black_box(count);
+                    }
+                    start.elapsed()
+                })
+            }),
+        ),
+        (
+            "actix send",
+            Box::new(|n| {
+                let addr = actix.addr.clone();
+                on_runtime(&rt, async move {
+                    let start = Instant::now();
+                    for i in 0..n {
+                        black_box(addr.send(Ping(i)).await.unwrap());
+                    }
+                    start.elapsed()
+                })
+            }),
+        ),
+    ];
+    run_group(
+        c,
+        "actor ask round trip (sequential, 2 workers)",
+        &contenders,
+        3,
+        ASKS,
+        Duration::from_secs(2),
+    );
+    drop(contenders);
+    ractor.stop(None);
+    let _ = rt.block_on(ractor_handle);
+    drop(actix);
+}
+
+/// Spawn one actor, stop it, wait for its end; per actor, one after the other.
+fn spawn_stop_join(c: &mut Criterion) {
+    let rt = runtime();
+
+    async fn cycle_ours(builder: Builder, n: u64) -> Duration {
+        let start = Instant::now();
+        for _ in 0..n {
+            let actor = builder.clone().spawn(Idle).await.unwrap();
+            actor.stop();
+            black_box(actor.join().await);
+        }
+        start.elapsed()
+    }
+
+    let contenders: Vec<Contender<'_>> = vec![
+        (
+            "contexture",
+            Box::new(|n| on_runtime(&rt, cycle_ours(Builder::new(), n))),
+        ),
+        (
+            "contexture (1 var set)",
+            Box::new(|n| on_runtime_with_var(&rt, cycle_ours(Builder::new(), n))),
+        ),
+        (
+            "contexture (no context)",
+            Box::new(|n| {
+                on_runtime(
+                    &rt,
+                    cycle_ours(Builder::new().propagate_context(false), n),
+                )
+            }),
+        ),
+        (
+            "tokio task+mpsc",
+            Box::new(|n| {
+                on_runtime(&rt, async move {
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        let (tx, mut rx) = mpsc::channel::<Cmd>(CAPACITY);
+                        let task = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+                        drop(tx);
+                        task.await.unwrap();
+                    }
+                    start.elapsed()
+                })
+            }),
+        ),
+        (
+            "ractor",
+            Box::new(|n| {
+                on_runtime(&rt, async move {
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        let (actor, handle) = ractor::Actor::spawn(None, RIdle, ()).await.unwrap();
+                        actor.stop(None);
+                        handle.await.unwrap();
+                    }
+                    start.elapsed()
+                })
+            }),
+        ),
+        (
+            "kameo",
+            Box::new(|n| {
+                on_runtime(&rt, async move {
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        let actor = KIdle::spawn(KIdle);
+                        if actor.stop_gracefully().await.is_err() {
+                            panic!("kameo stop failed");
+                        }
+                        actor.wait_for_shutdown().await;
+                    }
+                    start.elapsed()
+                })
+            }),
+        ),
+    ];
+    run_group(
+        c,
+        "actor spawn+stop+join per actor (2 workers)",
+        &contenders,
+        3,
+        SPAWNS,
+        Duration::from_secs(2),
+    );
+}
+
+criterion_group!(benches, tell_throughput, ask_round_trip, spawn_stop_join);
+criterion_main!(benches);
