@@ -312,40 +312,49 @@ where
 /// One way to run a batch of `n` operations; returns its time.
 type Contender<'a> = (&'static str, Box<dyn Fn(u64) -> Duration + 'a>);
 
-/// The time of `iters` operations of contender `timed`, in batches of about `batch` (the
-/// iterations split evenly, so no batch is a small remainder); every batch also runs every
-/// other contender with as many operations, in a rotating order, untimed. Batches of at
-/// least half of `batch` are recorded for [`print_paired`] (criterion's first warm-up
-/// calls are a few operations long).
+/// The time of `iters` operations of contender `timed`, measured in whole rounds of
+/// `batch` operations (scaled back to `iters`); every round also runs every other
+/// contender with as many operations, in a rotating order, untimed. Each round is recorded
+/// for [`print_paired`]. Criterion's first warm-up calls (fewer than `batch / 2`
+/// operations) run one small round of `iters` operations, not recorded.
 ///
-/// Interleaved because this machine drifts (±50% between minutes): batch by batch, every
-/// contender sees the same machine, heap and scheduler state. See `pool.rs`.
+/// Interleaved because this machine drifts (±50% between minutes): round by round, every
+/// contender sees the same machine, heap and scheduler state. See `pool.rs`. Whole rounds
+/// because criterion's iteration counts are far below the batch sizes (measured:
+/// none of the ask samples reached 25k of the 50k asks).
 fn interleaved(contenders: &[Contender<'_>], timed: usize, iters: u64, batch: u64) -> Duration {
+    if iters * 2 < batch {
+        return round(contenders, timed, iters.max(1), false);
+    }
+    let batches = iters.div_ceil(batch);
+    let mut total = Duration::ZERO;
+    for _ in 0..batches {
+        total += round(contenders, timed, batch, true);
+    }
+    total.mul_f64(iters as f64 / (batches * batch) as f64)
+}
+
+/// Runs every contender once with `n` operations, in a rotating order; returns the time of
+/// contender `timed`.
+fn round(contenders: &[Contender<'_>], timed: usize, n: u64, record: bool) -> Duration {
     // The rotation goes on across calls (see pool.rs: restarted per call, the first
     // contender would always run right after the last one of the previous sample).
     static ROUND: AtomicUsize = AtomicUsize::new(0);
-    let batches = iters.div_ceil(batch).max(1);
-    let mut total = Duration::ZERO;
-    for b in 0..batches {
-        let n = iters / batches + u64::from(b < iters % batches);
-        if n == 0 {
-            continue;
-        }
-        let round = ROUND.fetch_add(1, Ordering::Relaxed);
-        let mut per_op = vec![0.0; contenders.len()];
-        for k in 0..contenders.len() {
-            let i = (round + k) % contenders.len();
-            let took = (contenders[i].1)(n);
-            per_op[i] = took.as_secs_f64() * 1e9 / n as f64;
-            if i == timed {
-                total += took;
-            }
-        }
-        if n * 2 >= batch {
-            ROUNDS.lock().unwrap().push(per_op);
+    let round = ROUND.fetch_add(1, Ordering::Relaxed);
+    let mut per_op = vec![0.0; contenders.len()];
+    let mut timed_took = Duration::ZERO;
+    for k in 0..contenders.len() {
+        let i = (round + k) % contenders.len();
+        let took = (contenders[i].1)(n);
+        per_op[i] = took.as_secs_f64() * 1e9 / n as f64;
+        if i == timed {
+            timed_took = took;
         }
     }
-    total
+    if record {
+        ROUNDS.lock().unwrap().push(per_op);
+    }
+    timed_took
 }
 
 /// Per recorded round of [`interleaved`]: every contender's ns per operation.
@@ -364,9 +373,8 @@ fn print_paired(group: &str, contenders: &[Contender<'_>], ours: usize, batch: u
         v[v.len() / 2]
     };
     println!(
-        "\n{group}: paired, {} rounds of {}..{batch} operations (medians):",
-        rounds.len(),
-        batch.div_ceil(2)
+        "\n{group}: paired, {} rounds of {batch} operations (medians):",
+        rounds.len()
     );
     for (i, (name, _)) in contenders.iter().enumerate() {
         let ns = median(rounds.iter().map(|r| r[i]).collect());
@@ -393,7 +401,7 @@ fn run_group(
     measurement: Duration,
 ) {
     let mut group = c.benchmark_group(name);
-    group.warm_up_time(Duration::from_millis(500));
+    group.warm_up_time(measurement / 2);
     // Each measured batch runs every contender: wall time is that many times this.
     group.measurement_time(measurement);
     group.sample_size(10);
@@ -537,7 +545,7 @@ fn tell_throughput(c: &mut Criterion) {
         &contenders,
         3,
         TELLS,
-        Duration::from_secs(2),
+        Duration::from_millis(1500),
     );
     drop(contenders);
     ractor.stop(None);
@@ -663,7 +671,7 @@ fn ask_round_trip(c: &mut Criterion) {
         &contenders,
         3,
         ASKS,
-        Duration::from_secs(2),
+        Duration::from_millis(600),
     );
     drop(contenders);
     ractor.stop(None);
@@ -755,7 +763,7 @@ fn spawn_stop_join(c: &mut Criterion) {
         &contenders,
         3,
         SPAWNS,
-        Duration::from_secs(2),
+        Duration::from_secs(1),
     );
 }
 
