@@ -704,12 +704,7 @@ fn spawn_stop_join(c: &mut Criterion) {
         ),
         (
             "contexture (no context)",
-            Box::new(|n| {
-                on_runtime(
-                    &rt,
-                    cycle_ours(Builder::new().propagate_context(false), n),
-                )
-            }),
+            Box::new(|n| on_runtime(&rt, cycle_ours(Builder::new().propagate_context(false), n))),
         ),
         (
             "tokio task+mpsc",
@@ -767,5 +762,300 @@ fn spawn_stop_join(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, tell_throughput, ask_round_trip, spawn_stop_join);
+// ---- breakdown (diagnostic) --------------------------------------------------------
+
+/// A raw tokio actor rebuilt layer by layer towards what ours does per message, to put a
+/// price on each layer (paired, as above). Only with `CONTEXTURE_BENCH_ACTOR_BREAKDOWN=1`.
+///
+/// - `Sys`: the plain `Cmd` channel, plus an empty second (unbounded) lane polled before
+///   every receive, as ours polls its system lane;
+/// - `Boxed`: + each message a `Box<dyn Env>` (one allocation, made by the sender, freed
+///   by the actor);
+/// - `Future`: + the handler a boxed `dyn Future` (one more allocation per message);
+/// - `Context`: + the sender's `Snapshot` captured per message and the handler run in a
+///   fresh context made from it (`Snapshot::run` + `with_current_context`), as ours.
+#[derive(Clone, Copy, PartialEq)]
+enum Layer {
+    Sys,
+    Boxed,
+    Future,
+    Context,
+}
+
+type BoxFut<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>;
+
+trait Env: Send {
+    fn apply(self: Box<Self>, count: &mut u64);
+    fn future(self: Box<Self>, count: &mut u64) -> BoxFut<'_>;
+    fn future_in_context(self: Box<Self>, count: &mut u64) -> BoxFut<'_>;
+}
+
+struct IncEnv(u64, contexture_ctxvar::Snapshot);
+struct PingEnv(u64, oneshot::Sender<u64>, contexture_ctxvar::Snapshot);
+
+impl Env for IncEnv {
+    fn apply(self: Box<Self>, count: &mut u64) {
+        *count = count.wrapping_add(self.0);
+    }
+    fn future(self: Box<Self>, count: &mut u64) -> BoxFut<'_> {
+        let v = self.0;
+        Box::pin(async move { *count = count.wrapping_add(v) })
+    }
+    fn future_in_context(self: Box<Self>, count: &mut u64) -> BoxFut<'_> {
+        let IncEnv(v, snapshot) = *self;
+        Box::pin(
+            snapshot
+                .run(move || async move { *count = count.wrapping_add(v) }.with_current_context()),
+        )
+    }
+}
+
+impl Env for PingEnv {
+    fn apply(self: Box<Self>, count: &mut u64) {
+        *count = count.wrapping_add(self.0);
+        let _ = self.1.send(*count);
+    }
+    fn future(self: Box<Self>, count: &mut u64) -> BoxFut<'_> {
+        let PingEnv(v, reply, _) = *self;
+        Box::pin(async move {
+            *count = count.wrapping_add(v);
+            let _ = reply.send(*count);
+        })
+    }
+    fn future_in_context(self: Box<Self>, count: &mut u64) -> BoxFut<'_> {
+        let PingEnv(v, reply, snapshot) = *self;
+        Box::pin(snapshot.run(move || {
+            async move {
+                *count = count.wrapping_add(v);
+                let _ = reply.send(*count);
+            }
+            .with_current_context()
+        }))
+    }
+}
+
+/// The sending side of a layered actor.
+enum LayeredTx {
+    Cmd(mpsc::Sender<Cmd>),
+    Env(mpsc::Sender<Box<dyn Env>>, Layer),
+}
+
+fn layered(rt: &Runtime, layer: Layer) -> LayeredTx {
+    use std::future::poll_fn;
+    let (sys_tx, mut sys) = mpsc::unbounded_channel::<()>();
+    if layer == Layer::Sys {
+        let (tx, mut rx) = mpsc::channel::<Cmd>(CAPACITY);
+        rt.spawn(async move {
+            let _sys_tx = sys_tx;
+            let mut count = 0u64;
+            while let Some(cmd) = poll_fn(|cx| {
+                let _ = sys.poll_recv(cx);
+                rx.poll_recv(cx)
+            })
+            .await
+            {
+                match cmd {
+                    Cmd::Inc(v) => count = count.wrapping_add(v),
+                    Cmd::Get(reply) => {
+                        let _ = reply.send(count);
+                    }
+                    Cmd::Ping(v, reply) => {
+                        count = count.wrapping_add(v);
+                        let _ = reply.send(count);
+                    }
+                }
+            }
+        });
+        return LayeredTx::Cmd(tx);
+    }
+    let (tx, mut rx) = mpsc::channel::<Box<dyn Env>>(CAPACITY);
+    rt.spawn(async move {
+        let _sys_tx = sys_tx;
+        let mut count = 0u64;
+        while let Some(env) = poll_fn(|cx| {
+            let _ = sys.poll_recv(cx);
+            rx.poll_recv(cx)
+        })
+        .await
+        {
+            match layer {
+                Layer::Sys | Layer::Boxed => env.apply(&mut count),
+                Layer::Future => env.future(&mut count).await,
+                Layer::Context => env.future_in_context(&mut count).await,
+            }
+        }
+    });
+    LayeredTx::Env(tx, layer)
+}
+
+impl LayeredTx {
+    fn snapshot(layer: Layer) -> contexture_ctxvar::Snapshot {
+        if layer == Layer::Context {
+            contexture_ctxvar::Snapshot::capture()
+        } else {
+            contexture_ctxvar::Snapshot::default()
+        }
+    }
+
+    async fn tell(&self, v: u64) {
+        let sent = match self {
+            LayeredTx::Cmd(tx) => tx.send(Cmd::Inc(v)).await.is_ok(),
+            LayeredTx::Env(tx, layer) => tx
+                .send(Box::new(IncEnv(v, Self::snapshot(*layer))))
+                .await
+                .is_ok(),
+        };
+        assert!(sent, "layered actor gone");
+    }
+
+    async fn ask(&self, v: u64) -> u64 {
+        let (reply, rx) = oneshot::channel();
+        let sent = match self {
+            LayeredTx::Cmd(tx) => tx.send(Cmd::Ping(v, reply)).await.is_ok(),
+            LayeredTx::Env(tx, layer) => tx
+                .send(Box::new(PingEnv(v, reply, Self::snapshot(*layer))))
+                .await
+                .is_ok(),
+        };
+        assert!(sent, "layered actor gone");
+        rx.await.unwrap()
+    }
+}
+
+fn breakdown_enabled() -> bool {
+    std::env::var_os("CONTEXTURE_BENCH_ACTOR_BREAKDOWN").is_some_and(|v| v == "1")
+}
+
+/// Tell and ask, ours against the layered raw actors (diagnostic; see [`Layer`]).
+fn breakdown(c: &mut Criterion) {
+    if !breakdown_enabled() {
+        return;
+    }
+    let rt = &runtime();
+    let (ours, ours_plain) = &rt.block_on(async {
+        let ours = Builder::new()
+            .capacity(CAPACITY)
+            .spawn(Counter::default())
+            .await
+            .unwrap();
+        let plain = Builder::new()
+            .capacity(CAPACITY)
+            .propagate_context(false)
+            .spawn(Counter::default())
+            .await
+            .unwrap();
+        (ours, plain)
+    });
+    let tokio_tx = raw_tokio(rt);
+    let layers: Vec<std::sync::Arc<LayeredTx>> =
+        [Layer::Sys, Layer::Boxed, Layer::Future, Layer::Context]
+            .into_iter()
+            .map(|layer| std::sync::Arc::new(layered(rt, layer)))
+            .collect();
+    let names = [
+        "tokio + sys lane polled",
+        "tokio + sys + boxed envelope",
+        "tokio + sys + box + boxed future",
+        "tokio + sys + box + fut + context",
+    ];
+
+    for ask in [false, true] {
+        let n_ops = if ask { ASKS } else { TELLS };
+        let mut contenders: Vec<Contender<'_>> = vec![
+            (
+                "contexture",
+                Box::new(move |n| {
+                    let a = ours.clone();
+                    on_runtime(rt, async move {
+                        let start = Instant::now();
+                        for i in 0..n {
+                            if ask {
+                                black_box(a.ask(Ping(i)).await.unwrap());
+                            } else {
+                                a.tell(Inc(i)).await.unwrap();
+                            }
+                        }
+                        black_box(a.ask(Get).await.unwrap());
+                        start.elapsed()
+                    })
+                }),
+            ),
+            (
+                "contexture (no context)",
+                Box::new(move |n| {
+                    let a = ours_plain.clone();
+                    on_runtime(rt, async move {
+                        let start = Instant::now();
+                        for i in 0..n {
+                            if ask {
+                                black_box(a.ask(Ping(i)).await.unwrap());
+                            } else {
+                                a.tell(Inc(i)).await.unwrap();
+                            }
+                        }
+                        black_box(a.ask(Get).await.unwrap());
+                        start.elapsed()
+                    })
+                }),
+            ),
+            (
+                "tokio mpsc+task",
+                Box::new(|n| {
+                    let tx = tokio_tx.clone();
+                    on_runtime(rt, async move {
+                        let start = Instant::now();
+                        for i in 0..n {
+                            if ask {
+                                let (reply, rx) = oneshot::channel();
+                                assert!(tx.send(Cmd::Ping(i, reply)).await.is_ok());
+                                black_box(rx.await.unwrap());
+                            } else {
+                                assert!(tx.send(Cmd::Inc(i)).await.is_ok());
+                            }
+                        }
+                        let (reply, rx) = oneshot::channel();
+                        assert!(tx.send(Cmd::Get(reply)).await.is_ok());
+                        black_box(rx.await.unwrap());
+                        start.elapsed()
+                    })
+                }),
+            ),
+        ];
+        for (layer, name) in layers.iter().zip(names) {
+            let layer = layer.clone();
+            contenders.push((
+                name,
+                Box::new(move |n| {
+                    let layer = layer.clone();
+                    on_runtime(rt, async move {
+                        let start = Instant::now();
+                        for i in 0..n {
+                            if ask {
+                                black_box(layer.ask(i).await);
+                            } else {
+                                layer.tell(i).await;
+                            }
+                        }
+                        black_box(layer.ask(0).await);
+                        start.elapsed()
+                    })
+                }),
+            ));
+        }
+        let group = if ask {
+            "actor breakdown ask round trip (diagnostic)"
+        } else {
+            "actor breakdown tell per message (diagnostic)"
+        };
+        run_group(c, group, &contenders, 2, n_ops, Duration::from_millis(600));
+    }
+}
+
+criterion_group!(
+    benches,
+    tell_throughput,
+    ask_round_trip,
+    spawn_stop_join,
+    breakdown
+);
 criterion_main!(benches);

@@ -54,7 +54,10 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let op = args.get(1).map_or("tell", String::as_str).to_owned();
     let who = args.get(2).map_or("ours", String::as_str).to_owned();
-    let n: u64 = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(2_000_000);
+    let n: u64 = args
+        .get(3)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(2_000_000);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
