@@ -401,8 +401,11 @@ fn run_group(
     measurement: Duration,
 ) {
     let mut group = c.benchmark_group(name);
-    group.warm_up_time(measurement / 2);
-    // Each measured batch runs every contender: wall time is that many times this.
+    // Criterion sizes its samples from the wall time of the warm-up calls, which run every
+    // contender: these are (about) wall times per function id, so a group takes about
+    // `contenders × (warm-up + measurement)`, and a round is recorded for every `batch ×
+    // (sum of every contender's time per op)` of it.
+    group.warm_up_time(measurement / 5);
     group.measurement_time(measurement);
     group.sample_size(10);
     for (i, (id, _)) in contenders.iter().enumerate() {
@@ -545,7 +548,7 @@ fn tell_throughput(c: &mut Criterion) {
         &contenders,
         3,
         TELLS,
-        Duration::from_millis(1500),
+        Duration::from_secs(10),
     );
     drop(contenders);
     ractor.stop(None);
@@ -671,7 +674,7 @@ fn ask_round_trip(c: &mut Criterion) {
         &contenders,
         3,
         ASKS,
-        Duration::from_millis(600),
+        Duration::from_secs(10),
     );
     drop(contenders);
     ractor.stop(None);
@@ -758,7 +761,7 @@ fn spawn_stop_join(c: &mut Criterion) {
         &contenders,
         3,
         SPAWNS,
-        Duration::from_secs(1),
+        Duration::from_secs(5),
     );
 }
 
@@ -773,7 +776,9 @@ fn spawn_stop_join(c: &mut Criterion) {
 ///   by the actor);
 /// - `Future`: + the handler a boxed `dyn Future` (one more allocation per message);
 /// - `Context`: + the sender's `Snapshot` captured per message and the handler run in a
-///   fresh context made from it (`Snapshot::run` + `with_current_context`), as ours.
+///   fresh context made from it (`Snapshot::run` + `with_current_context`), as ours;
+/// - and `Sys` and `Context` again with the system lane looked at the proposed cheaper way
+///   (see [`next_msg`]).
 #[derive(Clone, Copy, PartialEq)]
 enum Layer {
     Sys,
@@ -840,7 +845,32 @@ enum LayeredTx {
     Env(mpsc::Sender<Box<dyn Env>>, Layer),
 }
 
-fn layered(rt: &Runtime, layer: Layer) -> LayeredTx {
+/// The next message of a layered actor, its system lane looked at first. `lazy`: the
+/// proposed cheaper way — `try_recv` on the system lane per message (one look at its list,
+/// no waker, no budget), its waker registered only when the user lane is empty; otherwise
+/// as ours: `poll_recv` on the system lane before every message.
+fn next_msg<T>(
+    sys: &mut mpsc::UnboundedReceiver<()>,
+    rx: &mut mpsc::Receiver<T>,
+    lazy: bool,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<Option<T>> {
+    if lazy {
+        let _ = sys.try_recv();
+        match rx.poll_recv(cx) {
+            std::task::Poll::Pending => {
+                let _ = sys.poll_recv(cx);
+                std::task::Poll::Pending
+            }
+            ready => ready,
+        }
+    } else {
+        let _ = sys.poll_recv(cx);
+        rx.poll_recv(cx)
+    }
+}
+
+fn layered(rt: &Runtime, layer: Layer, lazy: bool) -> LayeredTx {
     use std::future::poll_fn;
     let (sys_tx, mut sys) = mpsc::unbounded_channel::<()>();
     if layer == Layer::Sys {
@@ -848,12 +878,7 @@ fn layered(rt: &Runtime, layer: Layer) -> LayeredTx {
         rt.spawn(async move {
             let _sys_tx = sys_tx;
             let mut count = 0u64;
-            while let Some(cmd) = poll_fn(|cx| {
-                let _ = sys.poll_recv(cx);
-                rx.poll_recv(cx)
-            })
-            .await
-            {
+            while let Some(cmd) = poll_fn(|cx| next_msg(&mut sys, &mut rx, lazy, cx)).await {
                 match cmd {
                     Cmd::Inc(v) => count = count.wrapping_add(v),
                     Cmd::Get(reply) => {
@@ -872,12 +897,7 @@ fn layered(rt: &Runtime, layer: Layer) -> LayeredTx {
     rt.spawn(async move {
         let _sys_tx = sys_tx;
         let mut count = 0u64;
-        while let Some(env) = poll_fn(|cx| {
-            let _ = sys.poll_recv(cx);
-            rx.poll_recv(cx)
-        })
-        .await
-        {
+        while let Some(env) = poll_fn(|cx| next_msg(&mut sys, &mut rx, lazy, cx)).await {
             match layer {
                 Layer::Sys | Layer::Boxed => env.apply(&mut count),
                 Layer::Future => env.future(&mut count).await,
@@ -947,16 +967,24 @@ fn breakdown(c: &mut Criterion) {
         (ours, plain)
     });
     let tokio_tx = raw_tokio(rt);
-    let layers: Vec<std::sync::Arc<LayeredTx>> =
-        [Layer::Sys, Layer::Boxed, Layer::Future, Layer::Context]
-            .into_iter()
-            .map(|layer| std::sync::Arc::new(layered(rt, layer)))
-            .collect();
+    let layers: Vec<std::sync::Arc<LayeredTx>> = [
+        (Layer::Sys, false),
+        (Layer::Boxed, false),
+        (Layer::Future, false),
+        (Layer::Context, false),
+        (Layer::Sys, true),
+        (Layer::Context, true),
+    ]
+    .into_iter()
+    .map(|(layer, lazy)| std::sync::Arc::new(layered(rt, layer, lazy)))
+    .collect();
     let names = [
         "tokio + sys lane polled",
         "tokio + sys + boxed envelope",
         "tokio + sys + box + boxed future",
         "tokio + sys + box + fut + context",
+        "tokio + sys try_recv (proposed)",
+        "tokio + sys try_recv + box + fut + context",
     ];
 
     for ask in [false, true] {
@@ -1047,7 +1075,7 @@ fn breakdown(c: &mut Criterion) {
         } else {
             "actor breakdown tell per message (diagnostic)"
         };
-        run_group(c, group, &contenders, 2, n_ops, Duration::from_millis(600));
+        run_group(c, group, &contenders, 2, n_ops, Duration::from_secs(5));
     }
 }
 
