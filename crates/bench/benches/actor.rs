@@ -11,6 +11,10 @@
 //! Ours appears three times: context propagation on (the default) with the sender's
 //! context empty; on with one `ContextVar` set in the sender's context (the normal case:
 //! a request id); and off (`Builder::propagate_context(false)`).
+//!
+//! `CONTEXTURE_BENCH_ACTOR_BREAKDOWN=1` adds two diagnostic groups: a raw tokio actor
+//! rebuilt layer by layer towards ours (see [`Layer`]), to price each layer. For a
+//! profiler, `examples/actor_profile.rs` runs one contender alone.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
