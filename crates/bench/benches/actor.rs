@@ -13,7 +13,9 @@
 //! a request id); and off (`Builder::propagate_context(false)`).
 //!
 //! `CONTEXTURE_BENCH_ACTOR_BREAKDOWN=1` adds two diagnostic groups: a raw tokio actor
-//! rebuilt layer by layer towards ours (see [`Layer`]), to price each layer. For a
+//! rebuilt layer by layer towards ours (see [`Layer`]), to price each layer.
+//! `CONTEXTURE_BENCH_ACTOR_PYTHON=1` adds ours against the CPython seed actor
+//! (`python/actor.py`) batch by batch in the same rounds. For a
 //! profiler, `examples/actor_profile.rs` runs one contender alone.
 
 use std::hint::black_box;
@@ -387,7 +389,12 @@ fn print_paired(group: &str, contenders: &[Contender<'_>], ours: usize, batch: u
     for o in 0..ours {
         for a in ours..contenders.len() {
             let ratio = median(rounds.iter().map(|r| r[o] / r[a]).collect());
-            println!("  {} / {}: {ratio:.2}", contenders[o].0, contenders[a].0);
+            println!(
+                "  {} / {}: {ratio:.2} (anchor ÷ ours: {:.1})",
+                contenders[o].0,
+                contenders[a].0,
+                1.0 / ratio
+            );
         }
     }
     for o in 1..ours {
@@ -1083,11 +1090,117 @@ fn breakdown(c: &mut Criterion) {
     }
 }
 
+// ---- CPython, paired ------------------------------------------------------------------
+
+/// One batch of the seed's asyncio actor (`python/actor.py --batch <op> <n>`), timed by
+/// the script itself (interpreter start-up excluded).
+fn python_batch(op: &str, n: u64) -> Duration {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/actor.py");
+    let out = std::process::Command::new("python3")
+        .args([script, "--batch", op, &n.to_string()])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "actor.py --batch {op} failed");
+    let ns: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    Duration::from_secs_f64(ns * n as f64 / 1e9)
+}
+
+/// Ours against the CPython seed actor, batch by batch in the same rounds (the Python
+/// lines of `cargo xtask bench` come from another process minutes apart: on this machine
+/// that alone moves them ±50%). Only with `CONTEXTURE_BENCH_ACTOR_PYTHON=1`; not through
+/// criterion (the Python batch is the slow part: a fixed number of rounds).
+fn python_paired(_: &mut Criterion) {
+    if !std::env::var_os("CONTEXTURE_BENCH_ACTOR_PYTHON").is_some_and(|v| v == "1") {
+        return;
+    }
+    let rt = &runtime();
+    let (ours, ours_plain) = &rt.block_on(async {
+        let ours = Builder::new()
+            .capacity(CAPACITY)
+            .spawn(Counter::default())
+            .await
+            .unwrap();
+        let plain = Builder::new()
+            .capacity(CAPACITY)
+            .propagate_context(false)
+            .spawn(Counter::default())
+            .await
+            .unwrap();
+        (ours, plain)
+    });
+    let tell = |a: &ActorRef<Counter>, n: u64, var: bool| {
+        let a = a.clone();
+        let sender = async move {
+            let start = Instant::now();
+            for i in 0..n {
+                a.tell(Inc(i)).await.unwrap();
+            }
+            black_box(a.ask(Get).await.unwrap());
+            start.elapsed()
+        };
+        if var {
+            on_runtime_with_var(rt, sender)
+        } else {
+            on_runtime(rt, sender)
+        }
+    };
+    let ask = |a: &ActorRef<Counter>, n: u64, var: bool| {
+        let a = a.clone();
+        let sender = async move {
+            let start = Instant::now();
+            for i in 0..n {
+                black_box(a.ask(Ping(i)).await.unwrap());
+            }
+            start.elapsed()
+        };
+        if var {
+            on_runtime_with_var(rt, sender)
+        } else {
+            on_runtime(rt, sender)
+        }
+    };
+    let rounds = 31;
+    let tells: Vec<Contender<'_>> = vec![
+        ("contexture", Box::new(|n| tell(ours, n, false))),
+        ("contexture (1 var set)", Box::new(|n| tell(ours, n, true))),
+        (
+            "contexture (no context)",
+            Box::new(|n| tell(ours_plain, n, false)),
+        ),
+        ("CPython seed actor", Box::new(|n| python_batch("tell", n))),
+    ];
+    for _ in 0..rounds {
+        round(&tells, 0, TELLS, true);
+    }
+    print_paired("actor tell vs CPython (paired)", &tells, 3, TELLS);
+    let asks: Vec<Contender<'_>> = vec![
+        ("contexture", Box::new(|n| ask(ours, n, false))),
+        ("contexture (1 var set)", Box::new(|n| ask(ours, n, true))),
+        (
+            "contexture (no context)",
+            Box::new(|n| ask(ours_plain, n, false)),
+        ),
+        (
+            "CPython, reply future",
+            Box::new(|n| python_batch("ask", n)),
+        ),
+        (
+            "CPython, reply queue (seed's)",
+            Box::new(|n| python_batch("ask-queue", n)),
+        ),
+    ];
+    for _ in 0..rounds {
+        round(&asks, 0, ASKS, true);
+    }
+    print_paired("actor ask vs CPython (paired)", &asks, 3, ASKS);
+}
+
 criterion_group!(
     benches,
     tell_throughput,
     ask_round_trip,
     spawn_stop_join,
-    breakdown
+    breakdown,
+    python_paired
 );
 criterion_main!(benches);

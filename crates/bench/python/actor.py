@@ -147,4 +147,26 @@ async def main():
     await counter.stop()
 
 
-asyncio.run(main())
+async def one_batch(op, n):
+    """One batch of `op` (tell, ask, ask-queue, spawn); prints its ns per operation."""
+    counter = CounterActor("Counter")
+    await counter.start()
+    batch = {
+        "tell": lambda n: tell_batch(counter, n),
+        "ask": lambda n: ask_future_batch(counter, n),
+        "ask-queue": lambda n: ask_queue_batch(counter, n),
+        "spawn": spawn_batch,
+    }[op]
+    took = await batch(n)
+    print(f"{took / n * 1e9:.1f}", flush=True)
+    await counter.stop()
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) == 4 and sys.argv[1] == "--batch":
+        # For `benches/actor.rs`, which runs one batch per round between its own.
+        asyncio.run(one_batch(sys.argv[2], int(sys.argv[3])))
+    else:
+        asyncio.run(main())
