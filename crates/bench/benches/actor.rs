@@ -320,7 +320,7 @@ type Contender<'a> = (&'static str, Box<dyn Fn(u64) -> Duration + 'a>);
 
 /// The time of `iters` operations of contender `timed`, measured in whole rounds of
 /// `batch` operations (scaled back to `iters`); every round also runs every other
-/// contender with as many operations, in a rotating order, untimed. Each round is recorded
+/// contender with as many operations, in a shuffled order, untimed. Each round is recorded
 /// for [`print_paired`]. Criterion's first warm-up calls (fewer than `batch / 2`
 /// operations) run one small round of `iters` operations, not recorded.
 ///
@@ -340,17 +340,30 @@ fn interleaved(contenders: &[Contender<'_>], timed: usize, iters: u64, batch: u6
     total.mul_f64(iters as f64 / (batches * batch) as f64)
 }
 
-/// Runs every contender once with `n` operations, in a rotating order; returns the time of
-/// contender `timed`.
+/// Runs every contender once with `n` operations, in a fresh pseudo-random order per round;
+/// returns the time of contender `timed`.
+///
+/// Shuffled, not rotated: a rotation keeps every contender's predecessor fixed (the first
+/// one always runs right after the last), and the predecessor matters — measured in the
+/// CPython pairing: ours right after the Python subprocess ran 1.3-1.4× slower than the
+/// same actor in other positions.
 fn round(contenders: &[Contender<'_>], timed: usize, n: u64, record: bool) -> Duration {
-    // The rotation goes on across calls (see pool.rs: restarted per call, the first
-    // contender would always run right after the last one of the previous sample).
     static ROUND: AtomicUsize = AtomicUsize::new(0);
     let round = ROUND.fetch_add(1, Ordering::Relaxed);
+    let mut order: Vec<usize> = (0..contenders.len()).collect();
+    // Fisher-Yates with a splitmix64 stream seeded by the round number.
+    let mut seed = (round as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    for i in (1..order.len()).rev() {
+        seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        order.swap(i, (z % (i as u64 + 1)) as usize);
+    }
     let mut per_op = vec![0.0; contenders.len()];
     let mut timed_took = Duration::ZERO;
-    for k in 0..contenders.len() {
-        let i = (round + k) % contenders.len();
+    for i in order {
         let took = (contenders[i].1)(n);
         per_op[i] = took.as_secs_f64() * 1e9 / n as f64;
         if i == timed {
