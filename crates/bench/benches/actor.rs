@@ -1,7 +1,8 @@
 //! `contexture_actor` against a raw tokio mpsc + task, ractor, kameo and actix, measured
-//! side by side in one run: tell throughput, sequential ask round trips, and spawn + stop
-//! + join. `cargo xtask bench actor` prints the ratios; the paired medians printed after
-//! each group (ours ÷ each anchor, per round) are the comparison to trust on this machine.
+//! side by side in one run: tell throughput, sequential ask round trips, and
+//! spawn + stop + join. `cargo xtask bench actor` prints the ratios; the paired medians
+//! printed after each group (ours ÷ each anchor, per round) are the comparison to trust on
+//! this machine.
 //!
 //! Every tokio-based contender (ours, raw tokio, ractor, kameo) runs on one multi-thread
 //! runtime with two workers, and every sender is a task spawned on it. actix runs its
@@ -966,13 +967,14 @@ impl LayeredTx {
     }
 }
 
-fn breakdown_enabled() -> bool {
-    std::env::var_os("CONTEXTURE_BENCH_ACTOR_BREAKDOWN").is_some_and(|v| v == "1")
+/// Whether the environment variable `name` is `1`.
+fn env_flag(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| v == "1")
 }
 
 /// Tell and ask, ours against the layered raw actors (diagnostic; see [`Layer`]).
 fn breakdown(c: &mut Criterion) {
-    if !breakdown_enabled() {
+    if !env_flag("CONTEXTURE_BENCH_ACTOR_BREAKDOWN") {
         return;
     }
     let rt = &runtime();
@@ -1123,7 +1125,7 @@ fn python_batch(op: &str, n: u64) -> Duration {
 /// that alone moves them ±50%). Only with `CONTEXTURE_BENCH_ACTOR_PYTHON=1`; not through
 /// criterion (the Python batch is the slow part: a fixed number of rounds).
 fn python_paired(_: &mut Criterion) {
-    if !std::env::var_os("CONTEXTURE_BENCH_ACTOR_PYTHON").is_some_and(|v| v == "1") {
+    if !env_flag("CONTEXTURE_BENCH_ACTOR_PYTHON") {
         return;
     }
     let rt = &runtime();
