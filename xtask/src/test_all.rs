@@ -271,6 +271,12 @@ fn miri(options: &Options, notes: &mut Vec<String>) -> Outcome {
     let failed = run_per_package(&packages, |package| {
         let mut cmd = util::cargo_nightly();
         cmd.args(["miri", "test", "--all-features", "-p", package]);
+        if package == "contexture-actor" {
+            // Its `unsafe` (the envelope kept in the mailbox's slot) is covered by its unit
+            // tests; its integration and doc tests drive multi-thread tokio runtimes with
+            // timers for minutes per file under Miri, beyond CI's time.
+            cmd.arg("--lib");
+        }
         cmd
     });
     per_package_outcome(&failed)

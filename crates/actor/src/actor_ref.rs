@@ -131,7 +131,7 @@ impl<A: Actor> ActorRef<A> {
         A: Handler<M>,
         M: Send + 'static,
     {
-        Box::new(Tell {
+        Env::new(Tell {
             msg,
             snapshot: self.snapshot(),
         })
@@ -344,7 +344,7 @@ impl<A: Actor> ActorRef<A> {
             return Started::Refused(AskError::Closed(msg));
         }
         let (reply, rx) = oneshot::channel();
-        let env: Env<A> = Box::new(Ask {
+        let env: Env<A> = Env::new(Ask {
             msg,
             snapshot: self.snapshot(),
             reply,
@@ -352,7 +352,7 @@ impl<A: Actor> ActorRef<A> {
         match self.shared.tx.try_send(env) {
             Ok(()) => Started::Enqueued(rx),
             Err(Refused::Closed(env)) => {
-                Started::Refused(AskError::Closed(Ask::<M, A::Reply>::unwrap(env)))
+                Started::Refused(AskError::Closed(Ask::<M, ()>::unwrap(env)))
             }
             Err(Refused::Full(env)) => Started::NeedRoom(env, rx),
         }
@@ -403,7 +403,7 @@ impl<A: Actor> ActorRef<A> {
                         unreachable!("cloned above")
                     };
                     if let Err(env) = tx.send(env).await {
-                        return Err(AskError::Closed(Ask::<M, A::Reply>::unwrap(env)));
+                        return Err(AskError::Closed(Ask::<M, ()>::unwrap(env)));
                     }
                     rx
                 }
@@ -468,10 +468,8 @@ impl<A: Actor> ActorRef<A> {
                     };
                     match with_deadline(sleep.as_mut(), tx.reserve()).await {
                         Some(Ok(permit)) => permit.send(env),
-                        Some(Err(_)) => {
-                            return Err(AskError::Closed(Ask::<M, A::Reply>::unwrap(env)))
-                        }
-                        None => return Err(AskError::Full(Ask::<M, A::Reply>::unwrap(env))),
+                        Some(Err(_)) => return Err(AskError::Closed(Ask::<M, ()>::unwrap(env))),
+                        None => return Err(AskError::Full(Ask::<M, ()>::unwrap(env))),
                     }
                     rx
                 }
@@ -547,8 +545,8 @@ impl<A: Actor> ActorRef<A> {
                 };
                 match block_on_until(tx.reserve(), deadline) {
                     Some(Ok(permit)) => permit.send(env),
-                    Some(Err(_)) => return Err(AskError::Closed(Ask::<M, A::Reply>::unwrap(env))),
-                    None => return Err(AskError::Full(Ask::<M, A::Reply>::unwrap(env))),
+                    Some(Err(_)) => return Err(AskError::Closed(Ask::<M, ()>::unwrap(env))),
+                    None => return Err(AskError::Full(Ask::<M, ()>::unwrap(env))),
                 }
                 rx
             }

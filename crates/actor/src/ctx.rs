@@ -13,7 +13,7 @@ use tokio::task::AbortHandle;
 use crate::actor::{Actor, Handler};
 use crate::actor_ref::{ActorRef, Shared};
 use crate::core::{Core, Sys};
-use crate::envelope::Tell;
+use crate::envelope::{Env, Tell};
 use crate::error::panic_message;
 use crate::exit::ActorId;
 
@@ -320,7 +320,7 @@ where
     }
     shared
         .tx
-        .send(Box::new(Tell { msg, snapshot }))
+        .send(Env::new(Tell { msg, snapshot }))
         .await
         .is_ok()
 }

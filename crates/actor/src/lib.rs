@@ -73,9 +73,13 @@
 //! shutdown, link and monitor notices). Each turn polls the system lane first, so a stop
 //! or kill is never stuck behind a full mailbox.
 //!
-//! **Messages are envelopes**: a boxed `Tell<M>` or `Ask<M, R>` (with a tokio oneshot
-//! for the reply) behind one trait object, so one mailbox carries every message type the
-//! actor has a [`Handler`] for. Each envelope carries a `contexture_ctxvar::Snapshot` of
+//! **Messages are envelopes**: a `Tell<M>` or `Ask<M, R>` (with a tokio oneshot for the
+//! reply), type-erased behind a small table of functions so that one mailbox carries every
+//! message type the actor has a [`Handler`] for. An envelope of up to four words lives in
+//! the mailbox's slot itself (a tell of a message up to three words, an ask of one up to
+//! two); a larger one is boxed. That is the crate's one use of `unsafe`, measured: the box
+//! per message cost 39 % of a raw tokio channel's time per tell (freeing on the actor's
+//! thread what the sender's thread allocated), and it is covered by unit tests under Miri. Each envelope carries a `contexture_ctxvar::Snapshot` of
 //! the sender's context (one pointer); the handler's future is polled inside a fresh
 //! context made from it, so its writes persist across its own `.await`s and vanish
 //! afterwards.
@@ -137,7 +141,6 @@
 //! the loom models of the crate's own protocol.
 
 #![warn(missing_docs)]
-#![deny(unsafe_code)]
 
 mod actor;
 mod actor_ref;
