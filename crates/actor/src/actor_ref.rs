@@ -651,7 +651,7 @@ impl<A: Actor> ActorRef<A> {
     /// belongs to the actor and survives its restarts (one made through
     /// [`Ctx::monitor`](crate::Ctx::monitor) ends with the instance). Idempotent.
     pub fn monitor<B: Actor>(&self, target: &ActorRef<B>) {
-        target.core().add_monitor(&self.shared.core);
+        target.core().add_monitor(&self.shared.core, None);
     }
 }
 

@@ -21,8 +21,9 @@ pub(crate) enum Sys {
     Shutdown,
     /// A linked actor ended with this reason.
     LinkExit(ActorId, ExitReason),
-    /// A monitored actor ended.
-    Down(Down),
+    /// A monitored actor ended; for the instance that made the monitor (`Some(restarts)`,
+    /// through `Ctx`) or for the actor whatever its instance (`None`, through `ActorRef`).
+    Down(Down, Option<usize>),
     /// User code run for the actor outside its task (an interval's message maker)
     /// panicked: end as a handler's panic does.
     Crash(String),
@@ -54,7 +55,8 @@ struct End {
     /// the same lock they are added under (the `done` channel only wakes `join`).
     report: Option<ExitReport>,
     links: Vec<Weak<Core>>,
-    monitors: Vec<Weak<Core>>,
+    /// Watchers, each with the instance that made the monitor (`None`: the actor's own).
+    monitors: Vec<(Weak<Core>, Option<usize>)>,
 }
 
 impl Core {
@@ -163,12 +165,15 @@ impl Core {
                 link.send_sys(Sys::LinkExit(self.id, reason.clone()));
             }
         }
-        for watcher in monitors.iter().filter_map(Weak::upgrade) {
-            watcher.send_sys(Sys::Down(Down {
-                actor: self.id,
-                name: self.name.clone(),
-                reason: reason.clone(),
-            }));
+        for (watcher, owner) in monitors {
+            if let Some(watcher) = watcher.upgrade() {
+                let down = Down {
+                    actor: self.id,
+                    name: self.name.clone(),
+                    reason: reason.clone(),
+                };
+                watcher.send_sys(Sys::Down(down, owner));
+            }
         }
     }
 
@@ -229,35 +234,36 @@ impl Core {
         other.forget_link(self.id);
     }
 
-    /// Takes back the monitor `watcher` set on `self`.
-    pub(crate) fn remove_monitor(&self, watcher: ActorId) {
+    /// Takes back the monitor that instance `owner` of `watcher` set on `self`.
+    pub(crate) fn remove_monitor(&self, watcher: ActorId, owner: Option<usize>) {
         let mut end = self.end.lock();
         end.monitors
-            .retain(|m| m.upgrade().is_some_and(|m| m.id != watcher));
+            .retain(|(m, o)| *o != owner || m.upgrade().is_some_and(|m| m.id != watcher));
     }
 
-    /// `watcher` gets a [`Down`] notice when `self` ends (at once when it has ended).
-    pub(crate) fn add_monitor(self: &Arc<Core>, watcher: &Arc<Core>) {
+    /// `watcher` gets a [`Down`] notice when `self` ends (at once when it has ended), for
+    /// its instance `owner` (`None`: whatever instance serves it then). Idempotent per
+    /// watcher and owner.
+    pub(crate) fn add_monitor(self: &Arc<Core>, watcher: &Arc<Core>, owner: Option<usize>) {
         let mut end = self.end.lock();
         let Some(report) = &end.report else {
-            end.monitors.retain(|m| m.strong_count() > 0);
-            // Idempotent: one notice per watcher, however often it asks (e.g. from an
-            // `on_start` that runs again after each restart).
+            end.monitors.retain(|(m, _)| m.strong_count() > 0);
             if !end
                 .monitors
                 .iter()
-                .any(|m| m.upgrade().is_some_and(|m| m.id == watcher.id))
+                .any(|(m, o)| *o == owner && m.upgrade().is_some_and(|m| m.id == watcher.id))
             {
-                end.monitors.push(Arc::downgrade(watcher));
+                end.monitors.push((Arc::downgrade(watcher), owner));
             }
             return;
         };
         let reason = report.reason.clone();
         drop(end);
-        watcher.send_sys(Sys::Down(Down {
+        let down = Down {
             actor: self.id,
             name: self.name.clone(),
             reason,
-        }));
+        };
+        watcher.send_sys(Sys::Down(down, owner));
     }
 }

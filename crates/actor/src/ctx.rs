@@ -138,10 +138,11 @@ impl<A: Actor> Ctx<A> {
     /// Monitors `target`: when it ends, this actor's [`Actor::on_down`] gets a
     /// [`Down`](crate::Down) notice (at once if it has ended already). Monitoring twice
     /// is one monitor. A monitor made here ends with this instance, as in OTP where a
-    /// restarted process starts with none: an `on_start` that monitors what it depends
-    /// on gets one notice per end, however often it was restarted.
+    /// restarted process starts with none (a notice meant for an earlier instance is not
+    /// delivered to a later one): an `on_start` that monitors what it depends on gets one
+    /// notice per end, however often it was restarted.
     pub fn monitor<B: Actor>(&mut self, target: &ActorRef<B>) {
-        target.core().add_monitor(&self.core);
+        target.core().add_monitor(&self.core, Some(self.restarts));
         self.monitoring.retain(|t| t.strong_count() > 0);
         self.monitoring.push(Arc::downgrade(target.core()));
     }
@@ -331,7 +332,7 @@ impl<A> Drop for Ctx<A> {
             timer.abort();
         }
         for target in self.monitoring.iter().filter_map(Weak::upgrade) {
-            target.remove_monitor(self.core.id);
+            target.remove_monitor(self.core.id, Some(self.restarts));
         }
     }
 }

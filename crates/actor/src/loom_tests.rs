@@ -24,7 +24,7 @@ fn notices(rx: &mut UnboundedReceiver<Sys>) -> (usize, usize) {
                 assert_eq!(reason, ExitReason::Killed);
                 links += 1;
             }
-            Sys::Down(down) => {
+            Sys::Down(down, _) => {
                 assert_eq!(down.reason, ExitReason::Killed);
                 downs += 1;
             }
@@ -49,7 +49,7 @@ fn loom_end_racing_link_and_monitor_tells_each_once() {
             let (dying, linked) = (dying.clone(), linked.clone());
             loom::thread::spawn(move || linked.link(&dying))
         };
-        dying.add_monitor(&watcher);
+        dying.add_monitor(&watcher, None);
         ender.join().unwrap();
         linker.join().unwrap();
 

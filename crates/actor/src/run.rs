@@ -648,7 +648,9 @@ async fn serve<A: Actor>(
                     }
                 }
             },
-            Next::Sys(Sys::Down(down)) => {
+            // A notice for a monitor an earlier instance made: that instance is gone.
+            Next::Sys(Sys::Down(_, Some(owner))) if owner != ctx.restarts() => {}
+            Next::Sys(Sys::Down(down, _)) => {
                 let own = ctx.own.clone();
                 let made = {
                     let (instance, hook_ctx) = (&mut *actor, &mut *ctx);

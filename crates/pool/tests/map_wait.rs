@@ -63,9 +63,14 @@ fn map_timeout_cancels_what_has_not_started() {
         "{waited:?}"
     );
     assert_eq!(results.next(), None);
-    tx.send(()).unwrap();
+    // Job 0 may not have started before the deadline (a slow machine, Miri): then it was
+    // cancelled too, and its receiver is gone.
+    let _ = tx.send(());
     pool.shutdown(true, false);
-    assert_eq!(ran.load(Ordering::SeqCst), 1, "only the first job ever ran");
+    assert!(
+        ran.load(Ordering::SeqCst) <= 1,
+        "at most the first job ever ran"
+    );
 }
 
 #[test]
