@@ -126,15 +126,26 @@ impl<A: Actor> ActorRef<A> {
         self.shared.core.has_ended()
     }
 
-    fn tell_env<M>(&self, msg: M) -> Env<A>
+    /// The first step of every tell: refused when the actor is closing (or closed),
+    /// enqueued when there is room (`None`), or the envelope back when the mailbox is full.
+    #[inline]
+    fn tell_now<M>(&self, msg: M) -> Result<Option<Env<A>>, SendError<M>>
     where
         A: Handler<M>,
         M: Send + 'static,
     {
-        Env::new(Tell {
+        if self.shared.core.is_closing() {
+            return Err(SendError::Closed(msg));
+        }
+        let env = Env::new(Tell {
             msg,
             snapshot: self.snapshot(),
-        })
+        });
+        match self.shared.tx.try_send(env) {
+            Ok(()) => Ok(None),
+            Err(Refused::Full(env)) => Ok(Some(env)),
+            Err(Refused::Closed(env)) => Err(SendError::Closed(Tell::unwrap(env))),
+        }
     }
 
     /// Tells the actor `msg`, waiting for room in a full mailbox. A tell an actor sends
@@ -162,13 +173,8 @@ impl<A: Actor> ActorRef<A> {
         A: Handler<M>,
         M: Send + 'static,
     {
-        if self.shared.core.is_closing() {
-            return Err(SendError::Closed(msg));
-        }
-        let env = match self.shared.tx.try_send(self.tell_env(msg)) {
-            Ok(()) => return Ok(()),
-            Err(Refused::Closed(env)) => return Err(SendError::Closed(Tell::unwrap(env))),
-            Err(Refused::Full(env)) => env,
+        let Some(env) = self.tell_now(msg)? else {
+            return Ok(());
         };
         if current_actor() == self.id().as_u64() {
             return Err(SendError::Full(Tell::unwrap(env)));
@@ -204,16 +210,10 @@ impl<A: Actor> ActorRef<A> {
         A: Handler<M>,
         M: Send + 'static,
     {
-        if self.shared.core.is_closing() {
-            return Err(SendError::Closed(msg));
+        match self.tell_now(msg)? {
+            None => Ok(()),
+            Some(env) => Err(SendError::Full(Tell::unwrap(env))),
         }
-        self.shared
-            .tx
-            .try_send(self.tell_env(msg))
-            .map_err(|refused| match refused {
-                Refused::Full(env) => SendError::Full(Tell::unwrap(env)),
-                Refused::Closed(env) => SendError::Closed(Tell::unwrap(env)),
-            })
     }
 
     /// Tells the actor `msg`, waiting at most `timeout` for room ([`SendError::Full`]
@@ -228,13 +228,8 @@ impl<A: Actor> ActorRef<A> {
         A: Handler<M>,
         M: Send + 'static,
     {
-        if self.shared.core.is_closing() {
-            return Err(SendError::Closed(msg));
-        }
-        let env = match self.shared.tx.try_send(self.tell_env(msg)) {
-            Ok(()) => return Ok(()),
-            Err(Refused::Closed(env)) => return Err(SendError::Closed(Tell::unwrap(env))),
-            Err(Refused::Full(env)) => env,
+        let Some(env) = self.tell_now(msg)? else {
+            return Ok(());
         };
         if current_actor() == self.id().as_u64() || timeout.is_zero() {
             return Err(SendError::Full(Tell::unwrap(env)));
@@ -309,13 +304,8 @@ impl<A: Actor> ActorRef<A> {
         if block::in_runtime() {
             return Err(SendError::InRuntime(msg));
         }
-        if self.shared.core.is_closing() {
-            return Err(SendError::Closed(msg));
-        }
-        let env = match self.shared.tx.try_send(self.tell_env(msg)) {
-            Ok(()) => return Ok(()),
-            Err(Refused::Closed(env)) => return Err(SendError::Closed(Tell::unwrap(env))),
-            Err(Refused::Full(env)) => env,
+        let Some(env) = self.tell_now(msg)? else {
+            return Ok(());
         };
         let Some(tx) = self.shared.tx.bounded() else {
             unreachable!("an unbounded mailbox is never full")
