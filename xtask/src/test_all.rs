@@ -221,7 +221,7 @@ fn miri(options: &Options, notes: &mut Vec<String>) -> Outcome {
     if options.no_miri {
         return Outcome::Skipped("--no-miri given".to_owned());
     }
-    let packages: Vec<String> = util::crate_members()
+    let members: Vec<util::Member> = util::crate_members()
         .into_iter()
         .filter(|member| {
             util::rust_files(&member.dir.join("src"))
@@ -229,8 +229,16 @@ fn miri(options: &Options, notes: &mut Vec<String>) -> Outcome {
                 .filter_map(|file| fs::read_to_string(file).ok())
                 .any(|text| util::has_token(&text, "unsafe", "//"))
         })
-        .map(|member| member.package)
         .collect();
+    // A crate whose manifest says `miri-tests = "lib"` (under
+    // `[package.metadata.contexture]`) gets only its lib tests under Miri: its own
+    // `unsafe` is covered there, and its other tests are beyond Miri in CI's time.
+    let lib_only: Vec<String> = members
+        .iter()
+        .filter(|member| member.manifest.contains("miri-tests = \"lib\""))
+        .map(|member| member.package.clone())
+        .collect();
+    let packages: Vec<String> = members.into_iter().map(|member| member.package).collect();
     if packages.is_empty() {
         return Outcome::Skipped("no crate under crates/ contains unsafe".to_owned());
     }
@@ -271,10 +279,7 @@ fn miri(options: &Options, notes: &mut Vec<String>) -> Outcome {
     let failed = run_per_package(&packages, |package| {
         let mut cmd = util::cargo_nightly();
         cmd.args(["miri", "test", "--all-features", "-p", package]);
-        if package == "contexture-actor" {
-            // Its `unsafe` (the envelope kept in the mailbox's slot) is covered by its unit
-            // tests; its integration and doc tests drive multi-thread tokio runtimes with
-            // timers for minutes per file under Miri, beyond CI's time.
+        if lib_only.iter().any(|lib| lib == package) {
             cmd.arg("--lib");
         }
         cmd

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{hold, rt, run_async, within, Add, Counter, Get};
@@ -378,7 +376,6 @@ fn many_senders_every_message_counted() {
             .spawn(Counter::default())
             .await
             .unwrap();
-        let handled = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for _ in 0..8 {
             let c = counter.clone();
@@ -391,7 +388,6 @@ fn many_senders_every_message_counted() {
         for t in tasks {
             t.await.unwrap();
         }
-        let _ = handled.load(Ordering::SeqCst);
         assert_eq!(counter.ask(Get).await.unwrap(), 8000);
     });
 }
