@@ -444,30 +444,33 @@ fn run_group(
 
 // ---- groups -------------------------------------------------------------------------
 
+/// Our two counters on `rt`: context propagation on (the default) and off.
+fn ours(rt: &Runtime) -> (ActorRef<Counter>, ActorRef<Counter>) {
+    let spawn = |propagate| {
+        Builder::new()
+            .capacity(CAPACITY)
+            .propagate_context(propagate)
+            .spawn(Counter::default())
+    };
+    rt.block_on(async { (spawn(true).await.unwrap(), spawn(false).await.unwrap()) })
+}
+
+/// kameo's counter on `rt`, with the same bounded mailbox as ours.
+fn kameo_counter(rt: &Runtime) -> kameo::actor::ActorRef<KCounter> {
+    rt.block_on(async {
+        KCounter::spawn_with_mailbox(KCounter::default(), kameo::mailbox::bounded(CAPACITY))
+    })
+}
+
 /// Tells to one actor, then one ask to wait until all were handled; per tell.
 fn tell_throughput(c: &mut Criterion) {
     let rt = runtime();
-    let (ours, ours_plain) = rt.block_on(async {
-        let ours = Builder::new()
-            .capacity(CAPACITY)
-            .spawn(Counter::default())
-            .await
-            .unwrap();
-        let plain = Builder::new()
-            .capacity(CAPACITY)
-            .propagate_context(false)
-            .spawn(Counter::default())
-            .await
-            .unwrap();
-        (ours, plain)
-    });
+    let (ours, ours_plain) = ours(&rt);
     let tokio_tx = raw_tokio(&rt);
     let (ractor, ractor_handle) = rt
         .block_on(ractor::Actor::spawn(None, RCounter, ()))
         .unwrap();
-    let kameo = rt.block_on(async {
-        KCounter::spawn_with_mailbox(KCounter::default(), kameo::mailbox::bounded(CAPACITY))
-    });
+    let kameo = kameo_counter(&rt);
     let actix = Actix::start();
 
     async fn tell_ours(actor: ActorRef<Counter>, n: u64) -> Duration {
@@ -584,27 +587,12 @@ fn tell_throughput(c: &mut Criterion) {
 /// Sequential asks to one actor, each awaited before the next; per round trip.
 fn ask_round_trip(c: &mut Criterion) {
     let rt = runtime();
-    let (ours, ours_plain) = rt.block_on(async {
-        let ours = Builder::new()
-            .capacity(CAPACITY)
-            .spawn(Counter::default())
-            .await
-            .unwrap();
-        let plain = Builder::new()
-            .capacity(CAPACITY)
-            .propagate_context(false)
-            .spawn(Counter::default())
-            .await
-            .unwrap();
-        (ours, plain)
-    });
+    let (ours, ours_plain) = ours(&rt);
     let tokio_tx = raw_tokio(&rt);
     let (ractor, ractor_handle) = rt
         .block_on(ractor::Actor::spawn(None, RCounter, ()))
         .unwrap();
-    let kameo = rt.block_on(async {
-        KCounter::spawn_with_mailbox(KCounter::default(), kameo::mailbox::bounded(CAPACITY))
-    });
+    let kameo = kameo_counter(&rt);
     let actix = Actix::start();
 
     async fn ask_ours(actor: ActorRef<Counter>, n: u64) -> Duration {
@@ -978,20 +966,7 @@ fn breakdown(c: &mut Criterion) {
         return;
     }
     let rt = &runtime();
-    let (ours, ours_plain) = &rt.block_on(async {
-        let ours = Builder::new()
-            .capacity(CAPACITY)
-            .spawn(Counter::default())
-            .await
-            .unwrap();
-        let plain = Builder::new()
-            .capacity(CAPACITY)
-            .propagate_context(false)
-            .spawn(Counter::default())
-            .await
-            .unwrap();
-        (ours, plain)
-    });
+    let (ours, ours_plain) = &ours(rt);
     let tokio_tx = raw_tokio(rt);
     let layers: Vec<std::sync::Arc<LayeredTx>> = [
         (Layer::Sys, false),
@@ -1129,20 +1104,7 @@ fn python_paired(_: &mut Criterion) {
         return;
     }
     let rt = &runtime();
-    let (ours, ours_plain) = &rt.block_on(async {
-        let ours = Builder::new()
-            .capacity(CAPACITY)
-            .spawn(Counter::default())
-            .await
-            .unwrap();
-        let plain = Builder::new()
-            .capacity(CAPACITY)
-            .propagate_context(false)
-            .spawn(Counter::default())
-            .await
-            .unwrap();
-        (ours, plain)
-    });
+    let (ours, ours_plain) = &ours(rt);
     let tell = |a: &ActorRef<Counter>, n: u64, var: bool| {
         let a = a.clone();
         let sender = async move {
