@@ -122,6 +122,24 @@ impl<A: Actor> ActorRef<A> {
     }
 
     /// Whether the actor has ended (a supervised actor that is restarting has not).
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # use contexture_actor::{spawn, Actor, Builder, Ctx, Handler};
+    /// # use std::time::Duration;
+    /// # #[derive(Default)] struct Counter { n: u64 }
+    /// # impl Actor for Counter {}
+    /// # impl Handler<u64> for Counter {
+    /// #     type Reply = u64;
+    /// #     async fn handle(&mut self, n: u64, _: &mut Ctx<Self>) -> u64 { self.n += n; self.n }
+    /// # }
+    /// rt.block_on(async {
+    ///     let c = spawn(Counter::default()).await.unwrap();
+    ///     assert!(!c.has_ended());
+    ///     c.kill();
+    ///     c.join().await;
+    ///     assert!(c.has_ended());
+    /// });
+    /// ```
     pub fn has_ended(&self) -> bool {
         self.shared.core.has_ended()
     }
@@ -223,6 +241,23 @@ impl<A: Actor> ActorRef<A> {
     ///
     /// When the actor's runtime was built without time (tokio's timer rule). The deadline
     /// runs on the actor's runtime's timer, so the call works from any executor.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # use contexture_actor::{spawn, Actor, Builder, Ctx, Handler};
+    /// # use std::time::Duration;
+    /// # #[derive(Default)] struct Counter { n: u64 }
+    /// # impl Actor for Counter {}
+    /// # impl Handler<u64> for Counter {
+    /// #     type Reply = u64;
+    /// #     async fn handle(&mut self, n: u64, _: &mut Ctx<Self>) -> u64 { self.n += n; self.n }
+    /// # }
+    /// rt.block_on(async {
+    ///     let c = Builder::new().capacity(1).spawn(Counter::default()).await.unwrap();
+    ///     c.tell_timeout(1, Duration::from_millis(10)).await.unwrap();
+    ///     assert_eq!(c.ask(0).await.unwrap(), 1);
+    /// });
+    /// ```
     pub async fn tell_timeout<M>(&self, msg: M, timeout: Duration) -> Result<(), SendError<M>>
     where
         A: Handler<M>,
@@ -283,6 +318,25 @@ impl<A: Actor> ActorRef<A> {
 
     /// [`blocking_tell`](ActorRef::blocking_tell) giving up after `timeout` without room
     /// ([`SendError::Full`]).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # use contexture_actor::{spawn, Actor, Builder, Ctx, Handler};
+    /// # use std::time::Duration;
+    /// # #[derive(Default)] struct Counter { n: u64 }
+    /// # impl Actor for Counter {}
+    /// # impl Handler<u64> for Counter {
+    /// #     type Reply = u64;
+    /// #     async fn handle(&mut self, n: u64, _: &mut Ctx<Self>) -> u64 { self.n += n; self.n }
+    /// # }
+    /// let c = rt.block_on(spawn(Counter::default())).unwrap();
+    /// std::thread::spawn(move || {
+    ///     c.blocking_tell_timeout(2, Duration::from_secs(1)).unwrap();
+    ///     assert_eq!(c.blocking_ask(0).unwrap(), 2);
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// ```
     pub fn blocking_tell_timeout<M>(&self, msg: M, timeout: Duration) -> Result<(), SendError<M>>
     where
         A: Handler<M>,
@@ -501,6 +555,23 @@ impl<A: Actor> ActorRef<A> {
 
     /// [`blocking_ask`](ActorRef::blocking_ask) with a deadline `timeout` from the call:
     /// [`AskError::Full`] (no room, message handed back) or [`AskError::Timeout`] (no reply).
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # use contexture_actor::{spawn, Actor, Builder, Ctx, Handler};
+    /// # use std::time::Duration;
+    /// # #[derive(Default)] struct Counter { n: u64 }
+    /// # impl Actor for Counter {}
+    /// # impl Handler<u64> for Counter {
+    /// #     type Reply = u64;
+    /// #     async fn handle(&mut self, n: u64, _: &mut Ctx<Self>) -> u64 { self.n += n; self.n }
+    /// # }
+    /// let c = rt.block_on(spawn(Counter::default())).unwrap();
+    /// let three = std::thread::spawn(move || c.blocking_ask_timeout(3, Duration::from_secs(5)))
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(three.unwrap(), 3);
+    /// ```
     pub fn blocking_ask_timeout<M>(
         &self,
         msg: M,
@@ -588,12 +659,34 @@ impl<A: Actor> ActorRef<A> {
     }
 
     /// Waits for the actor's end and returns how it ended (also when it ended long ago).
+    /// When it returns, the actor's links and monitors have been told.
     ///
     /// # Panics
     ///
     /// When called by the actor itself, from its own handler or hook: it would wait for
     /// itself forever. The panic is caught like any other in the actor's code and ends it
     /// with that message.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # use contexture_actor::{spawn, Actor, Builder, Ctx, Handler};
+    /// # use std::time::Duration;
+    /// # #[derive(Default)] struct Counter { n: u64 }
+    /// # impl Actor for Counter {}
+    /// # impl Handler<u64> for Counter {
+    /// #     type Reply = u64;
+    /// #     async fn handle(&mut self, n: u64, _: &mut Ctx<Self>) -> u64 { self.n += n; self.n }
+    /// # }
+    /// use contexture_actor::ExitReason;
+    /// rt.block_on(async {
+    ///     let c = spawn(Counter::default()).await.unwrap();
+    ///     c.tell(5).await.unwrap();
+    ///     c.stop();
+    ///     let report = c.join().await;
+    ///     assert_eq!(report.reason, ExitReason::Normal);
+    ///     assert_eq!(c.join().await, report); // a late join gets the same report
+    /// });
+    /// ```
     pub async fn join(&self) -> ExitReport {
         assert!(
             current_actor() != self.id().as_u64(),
@@ -622,11 +715,50 @@ impl<A: Actor> ActorRef<A> {
     }
 
     /// How the actor ended, if it has.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # use contexture_actor::{spawn, Actor, Builder, Ctx, Handler};
+    /// # use std::time::Duration;
+    /// # #[derive(Default)] struct Counter { n: u64 }
+    /// # impl Actor for Counter {}
+    /// # impl Handler<u64> for Counter {
+    /// #     type Reply = u64;
+    /// #     async fn handle(&mut self, n: u64, _: &mut Ctx<Self>) -> u64 { self.n += n; self.n }
+    /// # }
+    /// rt.block_on(async {
+    ///     let c = spawn(Counter::default()).await.unwrap();
+    ///     assert_eq!(c.exit_report(), None);
+    ///     c.stop();
+    ///     let report = c.join().await;
+    ///     assert_eq!(c.exit_report(), Some(report));
+    /// });
+    /// ```
     pub fn exit_report(&self) -> Option<ExitReport> {
         self.shared.core.report()
     }
 
     /// Links this actor with `other` (see [`Ctx::link`](crate::Ctx::link)); idempotent.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// # use contexture_actor::{spawn, Actor, Builder, Ctx, Handler};
+    /// # use std::time::Duration;
+    /// # #[derive(Default)] struct Counter { n: u64 }
+    /// # impl Actor for Counter {}
+    /// # impl Handler<u64> for Counter {
+    /// #     type Reply = u64;
+    /// #     async fn handle(&mut self, n: u64, _: &mut Ctx<Self>) -> u64 { self.n += n; self.n }
+    /// # }
+    /// use contexture_actor::ExitReason;
+    /// rt.block_on(async {
+    ///     let a = spawn(Counter::default()).await.unwrap();
+    ///     let b = spawn(Counter::default()).await.unwrap();
+    ///     a.link(&b);
+    ///     a.kill(); // a failure (killed): b ends too
+    ///     assert!(matches!(b.join().await.reason, ExitReason::Linked { actor, .. } if actor == a.id()));
+    /// });
+    /// ```
     pub fn link<B: Actor>(&self, other: &ActorRef<B>) {
         self.shared.core.link(other.core());
     }
@@ -640,6 +772,32 @@ impl<A: Actor> ActorRef<A> {
     /// [`Actor::on_down`] is called with the reason. Made from outside, the monitor
     /// belongs to the actor and survives its restarts (one made through
     /// [`Ctx::monitor`](crate::Ctx::monitor) ends with the instance). Idempotent.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// use contexture_actor::{spawn, Actor, Ctx, Down, Handler};
+    ///
+    /// struct Watcher(Option<Down>);
+    /// impl Actor for Watcher {
+    ///     async fn on_down(&mut self, down: Down, _: &mut Ctx<Self>) { self.0 = Some(down); }
+    /// }
+    /// struct Seen;
+    /// impl Handler<Seen> for Watcher {
+    ///     type Reply = bool;
+    ///     async fn handle(&mut self, _: Seen, _: &mut Ctx<Self>) -> bool { self.0.is_some() }
+    /// }
+    /// struct Target;
+    /// impl Actor for Target {}
+    /// rt.block_on(async {
+    ///     let watcher = spawn(Watcher(None)).await.unwrap();
+    ///     let target = spawn(Target).await.unwrap();
+    ///     watcher.monitor(&target);
+    ///     target.stop();
+    ///     target.join().await;
+    ///     // The notice is on the system lane, served before this ask.
+    ///     assert!(watcher.ask(Seen).await.unwrap());
+    /// });
+    /// ```
     pub fn monitor<B: Actor>(&self, target: &ActorRef<B>) {
         target.core().add_monitor(&self.shared.core, None);
     }

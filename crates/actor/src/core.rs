@@ -158,7 +158,6 @@ impl Core {
                 std::mem::take(&mut end.monitors),
             )
         };
-        self.done.send_replace(Some(report));
         for link in links.iter().filter_map(Weak::upgrade) {
             link.forget_link(self.id);
             if !reason.is_normal() {
@@ -175,6 +174,8 @@ impl Core {
                 watcher.send_sys(Sys::Down(down, owner));
             }
         }
+        // Last: whoever `join`s sees the end after the links and monitors were told.
+        self.done.send_replace(Some(report));
     }
 
     fn forget_link(&self, id: ActorId) {

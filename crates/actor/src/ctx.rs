@@ -106,6 +106,25 @@ impl<A: Actor> Ctx<A> {
     /// A reference to this actor; `None` once every outside reference is gone (the actor
     /// is then draining its mailbox before it ends). Keeping the result in the actor's own
     /// state keeps the actor alive until it is stopped.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// use contexture_actor::{spawn, Actor, Ctx, Handler};
+    ///
+    /// struct Me;
+    /// impl Actor for Me {}
+    /// struct WhoAmI;
+    /// impl Handler<WhoAmI> for Me {
+    ///     type Reply = Option<contexture_actor::ActorId>;
+    ///     async fn handle(&mut self, _: WhoAmI, ctx: &mut Ctx<Self>) -> Self::Reply {
+    ///         ctx.myself().map(|me| me.id())
+    ///     }
+    /// }
+    /// rt.block_on(async {
+    ///     let me = spawn(Me).await.unwrap();
+    ///     assert_eq!(me.ask(WhoAmI).await.unwrap(), Some(me.id()));
+    /// });
+    /// ```
     pub fn myself(&self) -> Option<ActorRef<A>> {
         self.shared.upgrade().map(ActorRef::from_shared)
     }

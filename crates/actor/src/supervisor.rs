@@ -422,6 +422,21 @@ impl Supervisor {
     ///
     /// When called from the code of one of its own children: the child would wait for
     /// itself. The panic ends that child with the message, as any panic in its code.
+    ///
+    /// ```
+    /// # let rt = tokio::runtime::Runtime::new().unwrap();
+    /// use contexture_actor::{Actor, ExitReason, Restart, Supervisor};
+    ///
+    /// struct Worker;
+    /// impl Actor for Worker {}
+    /// rt.block_on(async {
+    ///     let supervisor = Supervisor::new();
+    ///     let worker = supervisor.spawn(Restart::Permanent, || Worker).await.unwrap();
+    ///     supervisor.stop();
+    ///     assert_eq!(supervisor.join().await, ExitReason::Normal);
+    ///     assert!(worker.has_ended()); // join waited for every child
+    /// });
+    /// ```
     pub async fn join(&self) -> ExitReason {
         let me = current_actor();
         let own_child = me != 0
