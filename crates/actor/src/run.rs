@@ -19,7 +19,7 @@ use crate::actor_ref::{ActorRef, Shared};
 use crate::block::{self, block_on_until};
 use crate::core::{Core, Sys};
 use crate::ctx::Ctx;
-use crate::envelope::Env;
+use crate::envelope::{Env, Slot};
 use crate::error::{panic_message, SpawnError};
 use crate::exit::{ExitReason, ExitReport};
 use crate::mailbox::{self, Rx, MAX_CAPACITY};
@@ -606,22 +606,16 @@ async fn serve<A: Actor>(
     mailbox: &mut Mailbox<A>,
     id: u64,
 ) -> ExitReason {
+    // The running handler's future lives here (one message at a time).
+    let mut slot = Slot::new();
     loop {
         match poll_fn(|cx| mailbox.poll_next(cx)).await {
             Next::Msg(env) => {
-                let (instance, handler_ctx) = (&mut *actor, &mut *ctx);
-                let made = {
-                    // The call that makes the future is the actor's code too: a self-ask
-                    // made there is refused like one made in the future.
-                    let _running = Running::enter(id);
-                    catch_unwind(AssertUnwindSafe(move || env.handle(instance, handler_ctx)))
-                };
-                let mut fut = match made {
-                    Ok(fut) => fut,
-                    Err(payload) => return ExitReason::Panicked(panic_message(payload)),
-                };
-                let outcome = catching(fut.as_mut(), id).await;
-                let dropped = drop_catching(fut);
+                // The handler is called in its future's first poll (under `Running`: a
+                // self-ask made in the call is refused like one made in the future).
+                let mut handling = env.handling(&mut *actor, &mut *ctx, &mut slot);
+                let outcome = catching(Pin::new(&mut handling), id).await;
+                let dropped = drop_catching(handling);
                 if let Err(message) = outcome {
                     return ExitReason::Panicked(message);
                 }
