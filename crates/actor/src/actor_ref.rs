@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use contexture_ctxvar::Snapshot;
@@ -433,29 +433,17 @@ impl<A: Actor> ActorRef<A> {
         A: Handler<M>,
         M: Send + 'static,
     {
-        let started = self.start_ask(msg);
-        let tx = match &started {
-            Started::NeedRoom(..) => Some(self.shared.tx.clone()),
-            _ => None,
-        };
-        async move {
-            let rx = match started {
-                Started::Refused(err) => return Err(err),
-                Started::Enqueued(rx) => rx,
-                Started::NeedRoom(env, rx) => {
-                    let Some(tx) = tx else {
-                        unreachable!("cloned above")
-                    };
+        match self.start_ask(msg) {
+            Started::Enqueued(rx) => AskFuture::Reply(rx),
+            Started::Refused(err) => AskFuture::Refused(Some(err)),
+            Started::NeedRoom(env, rx) => {
+                let tx = self.shared.tx.clone();
+                AskFuture::Room(Box::pin(async move {
                     if let Err(env) = tx.send(env).await {
                         return Err(AskError::Closed(Ask::<M, ()>::unwrap(env)));
                     }
-                    rx
-                }
-            };
-            match rx.await {
-                Ok(Ok(reply)) => Ok(reply),
-                Ok(Err(reason)) => Err(AskError::Failed(reason)),
-                Err(_) => Err(AskError::Failed(ExitReason::Dropped)),
+                    reply_of(rx.await)
+                }))
             }
         }
     }
@@ -521,11 +509,7 @@ impl<A: Actor> ActorRef<A> {
             let Some(reply) = with_deadline(sleep.as_mut(), rx).await else {
                 return Err(AskError::Timeout);
             };
-            match reply {
-                Ok(Ok(reply)) => Ok(reply),
-                Ok(Err(reason)) => Err(AskError::Failed(reason)),
-                Err(_) => Err(AskError::Failed(ExitReason::Dropped)),
-            }
+            reply_of(reply)
         }
     }
 
@@ -817,6 +801,48 @@ async fn with_deadline<F: Future>(mut sleep: Pin<&mut Option<Sleep>>, fut: F) ->
         }
     })
     .await
+}
+
+/// What [`ActorRef::ask`] returns: while the ask is enqueued at the call (the usual case),
+/// only the wait for the reply, a few words to move (measured: the one `async` block it
+/// replaces cost two `memcpy` calls of its size per ask, ~4 % of a round trip's
+/// instructions); the wait for room of a full mailbox is boxed.
+enum AskFuture<M, R> {
+    Reply(oneshot::Receiver<Result<R, ExitReason>>),
+    /// Taken when returned.
+    Refused(Option<AskError<M>>),
+    Room(Pin<Box<dyn Future<Output = Result<R, AskError<M>>> + Send>>),
+}
+
+// The message is never pinned (it is only moved out, in `Refused`).
+impl<M, R> Unpin for AskFuture<M, R> {}
+
+impl<M, R> Future for AskFuture<M, R> {
+    type Output = Result<R, AskError<M>>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            AskFuture::Reply(rx) => Pin::new(rx).poll(cx).map(reply_of),
+            AskFuture::Refused(err) => match err.take() {
+                Some(err) => Poll::Ready(Err(err)),
+                None => panic!("an ask's future polled after it completed"),
+            },
+            AskFuture::Room(fut) => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+/// An ask's outcome from its reply channel.
+#[inline]
+fn reply_of<R, M>(
+    reply: Result<Result<R, ExitReason>, oneshot::error::RecvError>,
+) -> Result<R, AskError<M>> {
+    match reply {
+        Ok(Ok(reply)) => Ok(reply),
+        Ok(Err(reason)) => Err(AskError::Failed(reason)),
+        Err(_) => Err(AskError::Failed(ExitReason::Dropped)),
+    }
 }
 
 /// An ask after its first step.

@@ -6,7 +6,7 @@ use std::sync::{Arc, Weak};
 use tokio::sync::{mpsc, watch};
 
 use crate::exit::{ActorId, Down, ExitReason, ExitReport};
-use crate::loom::{AtomicBool, Mutex, Ordering};
+use crate::loom::{AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::registry;
 
 /// A system-lane message: served before any user message, never behind a full mailbox
@@ -36,6 +36,10 @@ pub(crate) struct Core {
     pub(crate) id: ActorId,
     pub(crate) name: Option<Arc<str>>,
     sys: mpsc::UnboundedSender<Sys>,
+    /// How many system messages were sent (wrapping; counted just before each send): the
+    /// actor's loop peeks at the system lane only when this moved since it last received one (measured: a peek per user
+    /// message was 8 % of a told message's instructions).
+    sys_sent: AtomicUsize,
     /// Set by `stop`/`kill`/shutdown: sends are refused from then on. A send that read it
     /// clear may still land; the actor handles (stop) or fails (kill) it like any other.
     closing: AtomicBool,
@@ -66,6 +70,7 @@ impl Core {
             id: ActorId::next(),
             name,
             sys,
+            sys_sent: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             stop_sent: AtomicBool::new(false),
             kill_sent: AtomicBool::new(false),
@@ -89,7 +94,17 @@ impl Core {
 
     /// Puts `msg` on the system lane; false once the actor's task is gone.
     pub(crate) fn send_sys(&self, msg: Sys) -> bool {
+        // Counted before the send: the loop may peek early (and find nothing yet, then peek
+        // again at its next message), but the wake-up the send gives always finds the count
+        // moved, so the loop never skips a message whose wake-up it consumed.
+        self.sys_sent.fetch_add(1, Ordering::Release);
         self.sys.send(msg).is_ok()
+    }
+
+    /// How many system messages were sent so far (wrapping); see `sys_sent`.
+    #[inline]
+    pub(crate) fn sys_sent(&self) -> usize {
+        self.sys_sent.load(Ordering::Acquire)
     }
 
     /// `stop()`: refuse new sends, drain, end `Normal`.

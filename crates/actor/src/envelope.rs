@@ -5,9 +5,9 @@ use std::any::{Any, TypeId};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
-use std::ptr::NonNull;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use contexture_ctxvar::{Context as Values, Snapshot};
@@ -32,8 +32,12 @@ pub(crate) trait Envelope<A>: Send + Sized + 'static {
     /// The handler's future, kept in `slot` (boxed when it does not fit). No user code runs
     /// here: the handler is called on the future's first poll, inside a fresh context made
     /// from the sender's values.
-    fn handling<'a>(self, actor: &'a mut A, ctx: &'a mut Ctx<A>, slot: &'a mut Slot)
-        -> Handling<'a>;
+    fn handling<'a>(
+        self,
+        actor: &'a mut A,
+        ctx: &'a mut Ctx<A>,
+        slot: &'a mut Slot,
+    ) -> Handling<'a>;
 
     /// The message will not be handled (kill, failure, shutdown): an ask is answered with
     /// `reason`. Drops the message (its `Drop` may panic: the caller catches that).
@@ -745,20 +749,14 @@ mod tests {
         let mut actor = Dummy { seen: Vec::new() };
         let mut slot = Slot::new();
         // A panic in the poll: caught around the poll, then the future is dropped apart.
-        let mut handling = Env::new(tell(Boom { in_poll: true })).handling(
-            &mut actor,
-            &mut ctx,
-            &mut slot,
-        );
+        let mut handling =
+            Env::new(tell(Boom { in_poll: true })).handling(&mut actor, &mut ctx, &mut slot);
         let polled = catch_unwind(AssertUnwindSafe(|| rt.block_on(&mut handling)));
         assert!(polled.is_err());
         drop(handling);
         // A panic in the drop of a pending future: caught around the drop.
-        let mut handling = Env::new(tell(Boom { in_poll: false })).handling(
-            &mut actor,
-            &mut ctx,
-            &mut slot,
-        );
+        let mut handling =
+            Env::new(tell(Boom { in_poll: false })).handling(&mut actor, &mut ctx, &mut slot);
         let waker = std::task::Waker::noop();
         assert!(Pin::new(&mut handling)
             .poll(&mut Context::from_waker(waker))
@@ -767,11 +765,8 @@ mod tests {
         // The slot is free again.
         let drops = Arc::new(AtomicUsize::new(0));
         rt.block_on(
-            Env::new(tell(Small(5, Counted(drops.clone())))).handling(
-                &mut actor,
-                &mut ctx,
-                &mut slot,
-            ),
+            Env::new(tell(Small(5, Counted(drops.clone()))))
+                .handling(&mut actor, &mut ctx, &mut slot),
         );
         assert_eq!(actor.seen, [5]);
         assert_eq!(drops.load(Ordering::SeqCst), 1);

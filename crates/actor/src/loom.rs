@@ -6,10 +6,10 @@
 //! which tokio checks with its own loom models.
 
 #[cfg(not(contexture_loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, Ordering};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 #[cfg(contexture_loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// What lives in `static`s or stays outside the model (id counters, the registry): std
 /// and parking_lot always.

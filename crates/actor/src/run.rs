@@ -256,6 +256,7 @@ pub(crate) fn launch<A: Actor>(
     let (started_tx, started_rx) = oneshot::channel();
     let supervisor = supervision.as_ref().map(|(sup, _)| sup.clone());
     adopt(&actor_ref);
+    let mailbox_core = core.clone();
     let task = Task {
         shared: Arc::downgrade(actor_ref.shared()),
         runtime: runtime.clone(),
@@ -267,8 +268,10 @@ pub(crate) fn launch<A: Actor>(
             started: Some(started_tx),
             core,
             mailbox: Mailbox {
+                core: mailbox_core,
                 rx,
                 sys,
+                sys_seen: 0,
                 sys_closed: false,
                 sys_waker: None,
                 stopping: false,
@@ -332,8 +335,13 @@ fn drop_catching<T>(value: T) -> Option<String> {
 
 /// The two lanes of a mailbox, as the actor's task holds them.
 struct Mailbox<A> {
+    /// The actor's core, for its count of system messages sent.
+    core: Arc<Core>,
     rx: Rx<A>,
     sys: mpsc::UnboundedReceiver<Sys>,
+    /// How many system messages this mailbox received (wrapping): while it equals the
+    /// core's count, the system lane is not even peeked at.
+    sys_seen: usize,
     sys_closed: bool,
     /// The waker the system lane holds, if it still holds one: registered when the task
     /// last went idle, and not taken since (a send takes it, and every send's message is
@@ -353,13 +361,17 @@ enum Next<A> {
 
 impl<A> Mailbox<A> {
     /// The system lane first. While messages flow, the system lane is only peeked
-    /// (`try_recv`, no waker registered); its waker is registered only when the user lane
-    /// is empty and the task is about to sleep, so a notice still wakes it.
+    /// (`try_recv`, no waker registered), and only when a system message was sent since the
+    /// last one received; its waker is registered only when the user lane is empty and the
+    /// task is about to sleep, so a notice still wakes it.
     #[inline]
     fn poll_next(&mut self, cx: &mut TaskContext<'_>) -> Poll<Next<A>> {
-        if !self.sys_closed {
+        // A message counted but not sent yet is found by a later peek (the count stays
+        // ahead until it is received) or by the registration below when the lane runs dry.
+        if !self.sys_closed && self.core.sys_sent() != self.sys_seen {
             match self.sys.try_recv() {
                 Ok(sys) => {
+                    self.sys_seen = self.sys_seen.wrapping_add(1);
                     self.sys_waker = None;
                     return Poll::Ready(Next::Sys(sys));
                 }
@@ -378,6 +390,7 @@ impl<A> Mailbox<A> {
                 if !self.sys_closed && !registered {
                     match self.sys.poll_recv(cx) {
                         Poll::Ready(Some(sys)) => {
+                            self.sys_seen = self.sys_seen.wrapping_add(1);
                             self.sys_waker = None;
                             return Poll::Ready(Next::Sys(sys));
                         }

@@ -397,3 +397,48 @@ fn stop_and_kill_racing_from_many_threads_end_once() {
         }
     });
 }
+
+/// The system lane is peeked only when its count of sends moved: a stop (or kill) sent to an
+/// actor that is idle, or busy with a stream of tells, from another thread, is never missed
+/// (a notice whose wake-up arrives before its count is visible must still be received).
+#[test]
+fn a_stop_or_kill_from_another_thread_always_reaches_an_idle_or_busy_actor() {
+    within(60, || {
+        let rt = rt();
+        for round in 0..300 {
+            let handled = Arc::new(AtomicUsize::new(0));
+            let counter = rt
+                .block_on(spawn(Counter {
+                    count: 0,
+                    handled: handled.clone(),
+                }))
+                .unwrap();
+            // Idle (its lane's waker registered) after one handled message.
+            assert_eq!(counter.blocking_ask(Add(1)).unwrap(), 1);
+            let busy = round % 2 == 1;
+            let sender = busy.then(|| {
+                let counter = counter.clone();
+                std::thread::spawn(move || while counter.blocking_tell(Add(1)).is_ok() {})
+            });
+            let stopper = {
+                let counter = counter.clone();
+                std::thread::spawn(move || {
+                    if round % 3 == 0 {
+                        counter.kill();
+                    } else {
+                        counter.stop();
+                    }
+                })
+            };
+            stopper.join().unwrap();
+            let report = counter.blocking_join().unwrap();
+            assert!(
+                matches!(report.reason, ExitReason::Normal | ExitReason::Killed),
+                "{report:?}"
+            );
+            if let Some(sender) = sender {
+                sender.join().unwrap();
+            }
+        }
+    });
+}
