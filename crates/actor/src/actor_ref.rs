@@ -623,9 +623,12 @@ impl<A: Actor> ActorRef<A> {
         self.shared.core.stop();
     }
 
-    /// Kills the actor: it ends after the current handler; queued asks get
-    /// [`AskError::Failed`]`(Killed)`, queued tells are dropped and counted in the
-    /// [`ExitReport`]. Served on the system lane.
+    /// Kills the actor: served on the system lane, it ends the actor at once. A handler
+    /// waiting at an `.await` is cut short there (its future dropped, like a cancelled
+    /// asyncio task's; a handler that never awaits cannot be cut); its asker, and every
+    /// queued ask, get [`AskError::Failed`]`(Killed)`; its message and the queued tells
+    /// are counted in the [`ExitReport`]. Called from the actor's own code, it ends the
+    /// actor after the current handler instead (as [`Ctx::kill`](crate::Ctx::kill)).
     ///
     /// ```
     /// # let rt = tokio::runtime::Runtime::new().unwrap();

@@ -15,8 +15,11 @@ use crate::registry;
 pub(crate) enum Sys {
     /// `stop()`: close the mailbox, handle what is in it, end `Normal`.
     Stop,
-    /// `kill()`: end `Killed` after the current handler, failing what is queued.
+    /// `kill()` from outside the actor: end `Killed` at once, cutting a handler that waits
+    /// at an await short, failing what is queued.
     Kill,
+    /// `kill()` from the actor's own code: end `Killed` after the current handler.
+    KillSelf,
     /// The supervisor is shutting down: end `Shutdown`, failing what is queued.
     Shutdown,
     /// A linked actor ended with this reason.
@@ -27,6 +30,30 @@ pub(crate) enum Sys {
     /// User code run for the actor outside its task (an interval's message maker)
     /// panicked: end as a handler's panic does.
     Crash(String),
+}
+
+impl Sys {
+    /// Whether this notice ends the actor at once: it also cuts short a handler waiting at
+    /// an await (a stop, a monitor's notice and a linked normal end wait for it).
+    pub(crate) fn ends_at_once(&self) -> bool {
+        !matches!(self, Sys::KillSelf) && self.ending_reason().is_some()
+    }
+
+    /// The end this notice makes at once, if it does (what the actor's loop returns for it).
+    pub(crate) fn ending_reason(&self) -> Option<ExitReason> {
+        match self {
+            Sys::Kill | Sys::KillSelf => Some(ExitReason::Killed),
+            Sys::Shutdown => Some(ExitReason::Shutdown),
+            Sys::Crash(message) => Some(ExitReason::Panicked(message.clone())),
+            Sys::LinkExit(_, ExitReason::Normal) => None,
+            Sys::LinkExit(_, linked @ ExitReason::Linked { .. }) => Some(linked.clone()),
+            Sys::LinkExit(actor, other) => Some(ExitReason::Linked {
+                actor: *actor,
+                reason: Box::new(other.clone()),
+            }),
+            Sys::Stop | Sys::Down(..) => None,
+        }
+    }
 }
 
 /// The untyped state of one actor (one mailbox: a supervised actor keeps it across
@@ -47,6 +74,7 @@ pub(crate) struct Core {
     /// sent once, so calling `stop()` in a loop does not grow the lane.
     stop_sent: AtomicBool,
     kill_sent: AtomicBool,
+    kill_self_sent: AtomicBool,
     shutdown_sent: AtomicBool,
     end: Mutex<End>,
     /// The report, once the actor has ended; `join` waits on it.
@@ -74,6 +102,7 @@ impl Core {
             closing: AtomicBool::new(false),
             stop_sent: AtomicBool::new(false),
             kill_sent: AtomicBool::new(false),
+            kill_self_sent: AtomicBool::new(false),
             shutdown_sent: AtomicBool::new(false),
             end: Mutex::new(End::default()),
             done: watch::Sender::new(None),
@@ -116,10 +145,15 @@ impl Core {
         }
     }
 
-    /// `kill()`: refuse new sends, end after the current handler.
+    /// `kill()`: refuse new sends, end at once (a handler waiting at an await is cut
+    /// short), or after the current handler when the actor kills itself.
     pub(crate) fn kill(&self) {
         self.close();
-        if !self.kill_sent.swap(true, Ordering::Relaxed) {
+        if crate::run::current_actor() == self.id.as_u64() {
+            if !self.kill_self_sent.swap(true, Ordering::Relaxed) {
+                self.send_sys(Sys::KillSelf);
+            }
+        } else if !self.kill_sent.swap(true, Ordering::Relaxed) {
             self.send_sys(Sys::Kill);
         }
     }

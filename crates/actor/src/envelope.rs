@@ -471,12 +471,44 @@ impl<M: FnOnce() -> F, F: Future> Future for Discard<M, F> {
 
 pin_project_lite::pin_project! {
     /// An ask's handler: sends the reply, or on a panic the panic's message, then lets
-    /// the panic go on to the actor's loop.
+    /// the panic go on to the actor's loop. Dropped before its end (a kill cut it short),
+    /// it answers with the end [`ending_with`] names.
     struct Reply<M, F: Future> {
         #[pin]
         inner: Scoped<M, F>,
         reply: Option<ReplyTx<F::Output>>,
     }
+
+    impl<M, F: Future> PinnedDrop for Reply<M, F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(reply) = this.project().reply.take() {
+                if let Some(reason) = ENDING.with(|ending| ending.borrow().clone()) {
+                    let _ = reply.send(Err(reason));
+                }
+                // Else (the runtime dropped the task) the asker sees the reply channel
+                // closed: `Failed(Dropped)`.
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// The end that is cutting a handler short on this thread, while its future drops.
+    static ENDING: std::cell::RefCell<Option<ExitReason>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `drop` (of a handler's future that `reason` cut short) so that an asker waiting for
+/// that handler is answered with `reason`.
+pub(crate) fn ending_with<R>(reason: &ExitReason, drop: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            ENDING.with(|ending| ending.borrow_mut().take());
+        }
+    }
+    ENDING.with(|ending| *ending.borrow_mut() = Some(reason.clone()));
+    let _reset = Reset;
+    drop()
 }
 
 impl<M: FnOnce() -> F, F: Future> Future for Reply<M, F> {

@@ -73,7 +73,8 @@ pub enum ExitReason {
     /// Stopped after draining its mailbox (`stop()`, or every `ActorRef` dropped).
     #[error("stopped")]
     Normal,
-    /// `kill()`: stopped after the current handler; what was queued was failed.
+    /// `kill()`: stopped at once (a handler waiting at an `.await` is cut short there; a
+    /// kill from the actor's own code waits for its handler); what was queued was failed.
     #[error("killed")]
     Killed,
     /// A handler or a hook (`on_start`, `on_stop`, `on_down`, the actor's `Drop`) panicked;

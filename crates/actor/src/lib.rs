@@ -91,6 +91,13 @@
 //! the [`ExitReport`]). The drain after closing waits for sends that had already reserved
 //! a slot, so none lands after the count.
 //!
+//! **Nothing hangs on a stuck handler.** What ends an actor at once — a `kill` from outside
+//! it, a supervisor's shutdown, a linked actor's failure, a timer's panic — also cuts a
+//! handler that waits at an `.await` short, as cancelling an asyncio task does: its future
+//! is dropped, its asker answered with the reason, its message counted in the report. A
+//! `stop`, a monitor's notice or a linked normal end waits for the handler (they are kept
+//! and served, in order, once it ends).
+//!
 //! **Panics are values.** Every poll of a handler or hook, the actor's `Drop`, a
 //! message's `Drop` and an interval's message maker run under `catch_unwind`; a panic ends
 //! the instance with [`ExitReason::Panicked`] and answers the asker of the message being

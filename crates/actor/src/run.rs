@@ -2,6 +2,7 @@
 //! first), end, and restart under a supervisor with the same mailbox.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -19,7 +20,7 @@ use crate::actor_ref::{ActorRef, Shared};
 use crate::block::{self, block_on_until};
 use crate::core::{Core, Sys};
 use crate::ctx::Ctx;
-use crate::envelope::{Env, Slot};
+use crate::envelope::{ending_with, Env, Slot};
 use crate::error::{panic_message, SpawnError};
 use crate::exit::{ExitReason, ExitReport};
 use crate::mailbox::{self, Rx, MAX_CAPACITY};
@@ -275,6 +276,8 @@ pub(crate) fn launch<A: Actor>(
                 sys_closed: false,
                 sys_waker: None,
                 stopping: false,
+                deferred: VecDeque::new(),
+                cut: (0, 0),
             },
             restarts: 0,
             supervisor,
@@ -315,15 +318,22 @@ impl Drop for Running {
 
 /// Polls `fut` to its end, catching a panic (its message).
 async fn catching<F: Future + ?Sized>(mut fut: Pin<&mut F>, id: u64) -> Result<F::Output, String> {
-    poll_fn(|cx: &mut TaskContext<'_>| {
-        let _running = Running::enter(id);
-        match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(panic_message(payload))),
-        }
-    })
-    .await
+    poll_fn(|cx: &mut TaskContext<'_>| poll_catching(fut.as_mut(), cx, id)).await
+}
+
+/// Polls `fut` once as actor `id`'s code, catching a panic (its message).
+#[inline]
+fn poll_catching<F: Future + ?Sized>(
+    fut: Pin<&mut F>,
+    cx: &mut TaskContext<'_>,
+    id: u64,
+) -> Poll<Result<F::Output, String>> {
+    let _running = Running::enter(id);
+    match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+        Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+        Ok(Poll::Pending) => Poll::Pending,
+        Err(payload) => Poll::Ready(Err(panic_message(payload))),
+    }
 }
 
 /// Drops `value`, returning the message of a panic in its `Drop`.
@@ -350,6 +360,12 @@ struct Mailbox<A> {
     sys_waker: Option<Waker>,
     /// `stop()` was served: the mailbox is closed and being drained.
     stopping: bool,
+    /// System messages received while a handler was waiting, served (in order) before
+    /// anything else once it ends.
+    deferred: VecDeque<Sys>,
+    /// Messages whose handler a kill (or another ending notice) cut short at an await:
+    /// (tells, asks), counted in the exit report with the queued ones.
+    cut: (usize, usize),
 }
 
 enum Next<A> {
@@ -366,6 +382,9 @@ impl<A> Mailbox<A> {
     /// task is about to sleep, so a notice still wakes it.
     #[inline]
     fn poll_next(&mut self, cx: &mut TaskContext<'_>) -> Poll<Next<A>> {
+        if let Some(sys) = self.deferred.pop_front() {
+            return Poll::Ready(Next::Sys(sys));
+        }
         // A message counted but not sent yet is found by a later peek (the count stays
         // ahead until it is received) or by the registration below when the lane runs dry.
         if !self.sys_closed && self.core.sys_sent() != self.sys_seen {
@@ -403,10 +422,65 @@ impl<A> Mailbox<A> {
         }
     }
 
-    /// Closes the mailbox and fails what is in it; (dropped tells, failed asks).
+    /// While a handler waits: receives what the system lane holds (keeping its waker
+    /// registered, so that a notice wakes the task) and reports whether one of them ends
+    /// the actor at once (a kill, a shutdown, a crash, a linked failure). Every received
+    /// message is deferred, to be served as usual once the handler is gone.
+    fn poll_interrupt(&mut self, cx: &mut TaskContext<'_>) -> bool {
+        if self.sys_closed {
+            return false;
+        }
+        loop {
+            let registered = self
+                .sys_waker
+                .as_ref()
+                .is_some_and(|waker| waker.will_wake(cx.waker()));
+            let next = if registered {
+                // Same skip as `poll_next`: the count says whether anything came.
+                if self.core.sys_sent() == self.sys_seen {
+                    return self.deferred.iter().any(Sys::ends_at_once);
+                }
+                match self.sys.try_recv() {
+                    Ok(sys) => Some(sys),
+                    Err(TryRecvError::Empty) => None,
+                    Err(TryRecvError::Disconnected) => {
+                        self.sys_closed = true;
+                        None
+                    }
+                }
+            } else {
+                match self.sys.poll_recv(cx) {
+                    Poll::Ready(Some(sys)) => Some(sys),
+                    Poll::Ready(None) => {
+                        self.sys_closed = true;
+                        None
+                    }
+                    Poll::Pending => {
+                        self.sys_waker = Some(cx.waker().clone());
+                        None
+                    }
+                }
+            };
+            match next {
+                Some(sys) => {
+                    self.sys_seen = self.sys_seen.wrapping_add(1);
+                    self.sys_waker = None;
+                    self.deferred.push_back(sys);
+                }
+                None if registered => {
+                    // Nothing yet though counted: make sure a waker is registered.
+                    self.sys_waker = None;
+                }
+                None => return self.deferred.iter().any(Sys::ends_at_once),
+            }
+        }
+    }
+
+    /// Closes the mailbox and fails what is in it; (dropped tells, failed asks), with the
+    /// messages whose handler was cut short.
     async fn fail_queued(&mut self, reason: &ExitReason) -> (usize, usize) {
         self.rx.close();
-        let mut counts = (0, 0);
+        let mut counts = std::mem::take(&mut self.cut);
         // `recv` (not `try_recv`): after `close` it also waits for sends that had already
         // reserved their slot, so that none of them lands after the count.
         while let Some(env) = self.rx.recv().await {
@@ -418,7 +492,7 @@ impl<A> Mailbox<A> {
     /// As `fail_queued`, without waiting (from a `Drop`).
     fn fail_now(&mut self, reason: &ExitReason) -> (usize, usize) {
         self.rx.close();
-        let mut counts = (0, 0);
+        let mut counts = std::mem::take(&mut self.cut);
         while let Some(env) = self.rx.try_recv() {
             count(&mut counts, env, reason);
         }
@@ -624,10 +698,37 @@ async fn serve<A: Actor>(
     loop {
         match poll_fn(|cx| mailbox.poll_next(cx)).await {
             Next::Msg(env) => {
+                let ask = env.is_ask();
                 // The handler is called in its future's first poll (under `Running`: a
                 // self-ask made in the call is refused like one made in the future).
                 let mut handling = env.handling(&mut *actor, &mut *ctx, &mut slot);
-                let outcome = catching(Pin::new(&mut handling), id).await;
+                let mut handler = Pin::new(&mut handling);
+                let outcome = poll_fn(|cx| match poll_catching(handler.as_mut(), cx, id) {
+                    Poll::Pending if mailbox.poll_interrupt(cx) => Poll::Ready(None),
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(outcome) => Poll::Ready(Some(outcome)),
+                })
+                .await;
+                let Some(outcome) = outcome else {
+                    // Cut short at an await by a notice that ends the actor: the handler's
+                    // future is dropped (an asker is answered with that end), the notice
+                    // served next.
+                    let reason = mailbox
+                        .deferred
+                        .iter()
+                        .find_map(Sys::ending_reason)
+                        .unwrap_or(ExitReason::Killed);
+                    let dropped = ending_with(&reason, || drop_catching(handling));
+                    if ask {
+                        mailbox.cut.1 += 1;
+                    } else {
+                        mailbox.cut.0 += 1;
+                    }
+                    if let Some(message) = dropped {
+                        return ExitReason::Panicked(message);
+                    }
+                    continue;
+                };
                 let dropped = drop_catching(handling);
                 if let Err(message) = outcome {
                     return ExitReason::Panicked(message);
@@ -640,21 +741,6 @@ async fn serve<A: Actor>(
                 mailbox.rx.close();
                 mailbox.stopping = true;
             }
-            Next::Sys(Sys::Kill) => return ExitReason::Killed,
-            Next::Sys(Sys::Shutdown) => return ExitReason::Shutdown,
-            Next::Sys(Sys::Crash(message)) => return ExitReason::Panicked(message),
-            Next::Sys(Sys::LinkExit(actor_id, reason)) => match reason {
-                ExitReason::Normal => {}
-                // Passed on as it came: a chain of links names the actor whose failure
-                // started it, at one level (no nesting that grows per hop).
-                linked @ ExitReason::Linked { .. } => return linked,
-                other => {
-                    return ExitReason::Linked {
-                        actor: actor_id,
-                        reason: Box::new(other),
-                    }
-                }
-            },
             // A notice for a monitor an earlier instance made: that instance is gone.
             Next::Sys(Sys::Down(_, Some(owner))) if owner != ctx.restarts() => {}
             Next::Sys(Sys::Down(down, _)) => {
@@ -674,6 +760,13 @@ async fn serve<A: Actor>(
                 let dropped = drop_catching(fut);
                 if let Some(message) = outcome.err().or(dropped) {
                     return ExitReason::Panicked(message);
+                }
+            }
+            // A kill, a shutdown, a crash, a linked end (a normal one passes nothing; a
+            // chain of links passes the failure that started it on, at one level).
+            Next::Sys(sys) => {
+                if let Some(reason) = sys.ending_reason() {
+                    return reason;
                 }
             }
             Next::Empty => return ExitReason::Normal,
