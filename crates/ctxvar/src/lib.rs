@@ -175,6 +175,8 @@ mod context;
 mod current;
 mod error;
 mod future;
+#[cfg(feature = "tokio")]
+mod group;
 mod loom;
 mod map;
 #[cfg(feature = "tokio")]
@@ -187,6 +189,11 @@ mod var;
 pub use context::{copy_context, Context};
 pub use error::{AlreadyEntered, LookupError, ResetError};
 pub use future::{FutureExt, InContext};
+#[cfg(feature = "tokio")]
+pub use group::{
+    gather, try_gather, Gather, GroupError, Join, NoRuntime, Outcome, SpawnError, Spawner,
+    TaskGroup,
+};
 #[cfg(feature = "tokio")]
 pub use rt::{spawn, spawn_blocking};
 pub use snapshot::Snapshot;
