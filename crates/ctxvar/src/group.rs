@@ -543,9 +543,8 @@ where
     // and its completion takes the lock.
     let join = handle.spawn(task);
     let mut st = shared.lock();
-    let slot = &mut st.slots[index];
-    if !matches!(slot, Slot::Reserved) {
-        // It ended already; its outcome is in place.
+    if !matches!(st.slots.get(index), Some(Slot::Reserved)) {
+        // It ended already: its outcome is in place, or `join` took it (the slots are gone).
         drop(st);
         return Ok(index);
     }
