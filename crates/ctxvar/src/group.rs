@@ -115,14 +115,15 @@ impl<T, E> fmt::Debug for Outcome<T, E> {
 /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 /// let err: GroupError<u8, &str> = rt.block_on(async {
 ///     let mut group = TaskGroup::new().unwrap();
+///     group.spawn(async { Ok(1) }).unwrap();
 ///     group.spawn(async { Err("bad input") }).unwrap();
-///     group.spawn(async { panic!("boom") }).unwrap();
+///     group.spawn(std::future::pending()).unwrap(); // cancelled by the failure
 ///     group.join().await.unwrap_err()
 /// });
-/// assert_eq!(err.failures().count(), 2);
+/// assert_eq!(err.failures().count(), 1);
 /// assert_eq!(err.errors().collect::<Vec<_>>(), [&"bad input"]);
-/// assert_eq!(err.outcomes()[1], Outcome::Panicked("boom".into()));
-/// assert_eq!(err.to_string(), "2 of 2 tasks failed (0 cancelled)");
+/// assert_eq!(err.outcomes(), [Outcome::Ok(1), Outcome::Err("bad input"), Outcome::Cancelled]);
+/// assert_eq!(err.to_string(), "1 of 3 tasks failed (1 cancelled)");
 /// ```
 pub struct GroupError<T, E> {
     outcomes: Vec<Outcome<T, E>>,
@@ -363,6 +364,9 @@ enum Slot<T, E> {
     /// Ended (or was dropped): its outcome, until `join` takes it.
     Done(Outcome<T, E>),
 }
+
+/// A joined group: every slot (all `Done`) and the first failure.
+type Ended<T, E> = (Vec<Slot<T, E>>, Option<usize>);
 
 struct State<T, E> {
     slots: Vec<Slot<T, E>>,
@@ -785,7 +789,7 @@ where
     }
 
     /// Every slot, once no task runs any more; the group is closed then.
-    fn poll_slots(&self, cx: &mut TaskContext<'_>) -> Poll<(Vec<Slot<T, E>>, Option<usize>)> {
+    fn poll_slots(&self, cx: &mut TaskContext<'_>) -> Poll<Ended<T, E>> {
         let mut st = self.shared.lock();
         if st.running > 0 {
             let old = match &st.joiner {
@@ -978,10 +982,7 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
-    fn poll_outcomes(
-        &mut self,
-        cx: &mut TaskContext<'_>,
-    ) -> Poll<(Vec<Slot<T, E>>, Option<usize>)> {
+    fn poll_outcomes(&mut self, cx: &mut TaskContext<'_>) -> Poll<Ended<T, E>> {
         let group = self.group.as_ref().expect("Join polled after completion");
         let ready = group.poll_slots(cx);
         if ready.is_ready() {

@@ -19,6 +19,9 @@ use contexture_ctxvar::{
 };
 use tokio::runtime::{Builder, Runtime};
 
+/// Different futures in one `gather`.
+type BoxTask<E> = Pin<Box<dyn Future<Output = Result<u8, E>> + Send>>;
+
 static REQUEST: ContextVar<u32> = ContextVar::new("request");
 
 fn current_thread() -> Runtime {
@@ -110,7 +113,10 @@ fn every_failure_is_collected_and_cancelled_siblings_are_told_apart() {
             Outcome::Cancelled,
         ]
     );
-    assert_eq!(err.failures().map(|(i, _)| i).collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(
+        err.failures().map(|(i, _)| i).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
     assert_eq!(err.errors().collect::<Vec<_>>(), ["zero", "two"]);
     assert_eq!(err.cancelled(), 1);
     assert!(err.first_failure().unwrap().0 < 3);
@@ -290,7 +296,10 @@ fn gather_copies_the_context_per_future_and_leaks_nothing_back() {
 #[test]
 fn outside_a_runtime_is_a_typed_error_with_the_futures_back() {
     assert!(matches!(TaskGroup::<u8>::new(), Err(NoRuntime(()))));
-    let futures = vec![std::future::ready(Ok::<u8, ()>(1)), std::future::ready(Ok(2))];
+    let futures = vec![
+        std::future::ready(Ok::<u8, ()>(1)),
+        std::future::ready(Ok(2)),
+    ];
     let back = gather(futures).unwrap_err().into_inner();
     assert_eq!(back.len(), 2);
     let back = try_gather(back).unwrap_err().into_inner();
@@ -471,7 +480,7 @@ fn gather_returns_every_outcome_and_cancels_nothing() {
     let out = rt.block_on({
         let progressed = Arc::clone(&progressed);
         async move {
-            let tasks: Vec<Pin<Box<dyn Future<Output = Result<u8, String>> + Send>>> = vec![
+            let tasks: Vec<BoxTask<String>> = vec![
                 Box::pin(async { Err("first".to_owned()) }),
                 Box::pin(async move {
                     yield_n(20).await; // long after the failure
@@ -500,7 +509,7 @@ fn try_gather_returns_the_first_failure_and_cancels_the_rest() {
     let (tx, rx) = mpsc::channel();
     let err = rt.block_on(async move {
         let signal = DropSignal(0, tx);
-        let tasks: Vec<Pin<Box<dyn Future<Output = Result<u8, &str>> + Send>>> = vec![
+        let tasks: Vec<BoxTask<&str>> = vec![
             Box::pin(async move {
                 let _signal = signal;
                 pending::<()>().await;
