@@ -22,6 +22,9 @@ use tokio::runtime::{Builder, Runtime};
 /// Different futures in one `gather`.
 type BoxTask<E> = Pin<Box<dyn Future<Output = Result<u8, E>> + Send>>;
 
+/// Tasks in `many_tasks` (Miri runs tokio slowly).
+const MANY: usize = if cfg!(miri) { 200 } else { 20_000 };
+
 static REQUEST: ContextVar<u32> = ContextVar::new("request");
 
 fn current_thread() -> Runtime {
@@ -327,7 +330,7 @@ fn many_tasks() {
     let rt = multi_thread(2);
     let out = rt.block_on(async {
         let mut group = TaskGroup::<usize>::new().unwrap();
-        for i in 0..20_000 {
+        for i in 0..MANY {
             group
                 .spawn_infallible(async move {
                     if i % 7 == 0 {
@@ -339,7 +342,7 @@ fn many_tasks() {
         }
         group.join().await.unwrap()
     });
-    assert_eq!(out, (0..20_000).collect::<Vec<_>>());
+    assert_eq!(out, (0..MANY).collect::<Vec<_>>());
 }
 
 #[test]
@@ -392,7 +395,7 @@ fn tasks_spawn_more_tasks_through_a_spawner_and_join_waits_for_them() {
 
 #[test]
 fn spawn_racing_join_either_joins_or_is_refused_with_the_future() {
-    for _ in 0..20 {
+    for _ in 0..if cfg!(miri) { 2 } else { 20 } {
         let rt = multi_thread(2);
         let group = TaskGroup::<usize>::with_handle(rt.handle().clone());
         let spawner = group.spawner();
