@@ -432,7 +432,11 @@ impl<T, E> Completion<T, E> {
         self.done = true;
         let failed = outcome.is_failure();
         let mut st = self.shared.lock();
-        let old = mem::replace(&mut st.slots[self.index], Slot::Done(outcome));
+        // The slot exists: `join` takes the slots only once every task has finished.
+        let old = st
+            .slots
+            .get_mut(self.index)
+            .map(|slot| mem::replace(slot, Slot::Done(outcome)));
         st.running -= 1;
         let mut abort = Vec::new();
         if failed && st.first_failure.is_none() {
