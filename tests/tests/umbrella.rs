@@ -44,13 +44,13 @@ fn ctxvar_task_group_paths_resolve() {
         gather, try_gather, Gather, GroupError, Join, NoRuntime, Outcome, SpawnError, Spawner,
         TaskGroup,
     };
-    let _: Option<(
+    named::<(
         Gather<u8, ()>,
         Join<u8, ()>,
         GroupError<u8, ()>,
         Outcome<u8, ()>,
-    )> = None;
-    let _: Option<(SpawnError<()>, Spawner<u8>, NoRuntime)> = None;
+    )>();
+    named::<(SpawnError<()>, Spawner<u8>, NoRuntime)>();
     assert!(matches!(TaskGroup::<u8>::new(), Err(NoRuntime(()))));
     assert!(gather(Vec::<std::future::Ready<Result<u8, ()>>>::new()).is_err());
     assert!(try_gather(Vec::<std::future::Ready<Result<u8, ()>>>::new()).is_err());
