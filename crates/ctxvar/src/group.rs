@@ -779,6 +779,10 @@ where
     /// spawn order when all returned `Ok`, else a [`GroupError`] with every outcome.
     /// Dropping the returned future drops the group: what still runs is cancelled.
     ///
+    /// It ends at the first moment no task of the group runs; a [`Spawner`] used after that
+    /// gets [`SpawnError::Finished`]. As with asyncio's `__aexit__`, a spawner that never
+    /// stops spawning keeps `join` waiting.
+    ///
     /// ```
     /// use contexture_ctxvar::TaskGroup;
     ///
