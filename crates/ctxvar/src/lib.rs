@@ -148,13 +148,13 @@
 //!
 //! `TaskGroup` (feature `tokio`), same harness as the actor rows: groups of 100 trivial
 //! tasks, spawn all then `join`, against tokio's `JoinSet` doing the same (outputs into a
-//! `Vec`), interleaved round by round in one process, paired medians of 571–1,480 rounds
-//! of 20 groups; ns per task.
+//! `Vec`), interleaved round by round in one process, paired medians of 516–1,678 rounds
+//! of 20 groups; ns per task, two runs (the second on a busier machine).
 //!
 //! | operation | contexture | tokio `JoinSet` | ratio | target | met |
 //! |---|---|---|---|---|---|
-//! | 100 tasks, spawn + join, current-thread runtime | 533 (530 with a request id set) | 745 | 0.72× | ≤ 1.2× | yes |
-//! | 100 tasks, spawn + join, 2 workers | 1,406 (1,413 with a request id set) | 1,864 | 0.78× | ≤ 1.2× | yes |
+//! | 100 tasks, spawn + join, current-thread runtime | 533 / 525 (530 / 524 with a request id set) | 745 / 730 | 0.72× / 0.72× | ≤ 1.2× | yes |
+//! | 100 tasks, spawn + join, 2 workers | 1,406 / 3,964 (1,413 / 4,298 with a request id set) | 1,864 / 4,177 | 0.78× / 0.95× (0.79× / 0.97×) | ≤ 1.2× | yes |
 //!
 //! What the time goes to, and what got it there:
 //!
