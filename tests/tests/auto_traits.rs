@@ -129,6 +129,25 @@ mod ctxvar {
         is_send::<Snapshot>();
         is_sync::<Snapshot>();
     }
+
+    #[test]
+    fn task_groups_move_between_tasks_and_threads() {
+        use contexture::ctxvar::{
+            Gather, GroupError, Join, NoRuntime, Outcome, SpawnError, Spawner, TaskGroup,
+        };
+        // A group is held across awaits of a multi-thread task; a spawner goes into tasks.
+        is_send::<TaskGroup<u8, String>>();
+        is_sync::<TaskGroup<u8, String>>();
+        is_send::<Spawner<u8, String>>();
+        is_sync::<Spawner<u8, String>>();
+        is_send::<Join<u8, String>>();
+        is_send::<Gather<u8, String>>();
+        is_send::<GroupError<u8, String>>();
+        is_sync::<GroupError<u8, String>>();
+        is_send::<Outcome<u8, String>>();
+        is_send::<SpawnError<std::future::Ready<()>>>();
+        is_send::<NoRuntime>();
+    }
 }
 
 mod actor {

@@ -38,6 +38,24 @@ fn ctxvar_paths_resolve() {
     assert_eq!(V.get(), None);
 }
 
+#[test]
+fn ctxvar_task_group_paths_resolve() {
+    use contexture::ctxvar::{
+        gather, try_gather, Gather, GroupError, Join, NoRuntime, Outcome, SpawnError, Spawner,
+        TaskGroup,
+    };
+    named::<(
+        Gather<u8, ()>,
+        Join<u8, ()>,
+        GroupError<u8, ()>,
+        Outcome<u8, ()>,
+    )>();
+    named::<(SpawnError<()>, Spawner<u8>, NoRuntime)>();
+    assert!(matches!(TaskGroup::<u8>::new(), Err(NoRuntime(()))));
+    assert!(gather(Vec::<std::future::Ready<Result<u8, ()>>>::new()).is_err());
+    assert!(try_gather(Vec::<std::future::Ready<Result<u8, ()>>>::new()).is_err());
+}
+
 /// Names a type: compiles only if the path resolves.
 fn named<T: ?Sized>() {}
 

@@ -11,6 +11,14 @@ use contexture_ctxvar::{copy_context, Context, ContextVar, FutureExt};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use opentelemetry::Context as OtelContext;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use contexture_ctxvar::TaskGroup;
+use tokio::runtime::Runtime;
+use tokio::task::JoinSet;
+
 /// A distinct OpenTelemetry context key per `(A, B, C)`: OTel keys values by type.
 #[derive(Clone, Copy)]
 struct Key<const A: u8, const B: u8, const C: u8>(u64);
@@ -198,5 +206,178 @@ fn adapter(c: &mut Criterion) {
     group.finish();
 }
 
+// ---- TaskGroup -------------------------------------------------------------------------
+
+/// One way to run `n` operations (here: `n` groups of [`TG_TASKS`] tasks); returns its time.
+type TgContender<'a> = (&'static str, Box<dyn Fn(u64) -> Duration + 'a>);
+
+/// Tasks per group: the "TaskGroup of 100 trivial tasks".
+const TG_TASKS: u64 = 100;
+
+/// Groups per recorded round.
+const TG_BATCH: u64 = 20;
+
+/// The time of `iters` groups of contender `timed`, in whole rounds of [`TG_BATCH`] groups
+/// (scaled back to `iters`); every round runs every contender as many times, in a shuffled
+/// order, and is recorded for [`tg_print_paired`]. Criterion's first warm-up calls (under
+/// half a batch) run one small unrecorded round. The actor bench's harness (see there for
+/// why interleaved, shuffled and whole rounds), with its own statics.
+fn tg_interleaved(contenders: &[TgContender<'_>], timed: usize, iters: u64) -> Duration {
+    if iters * 2 < TG_BATCH {
+        return tg_round(contenders, timed, iters.max(1), false);
+    }
+    let batches = iters.div_ceil(TG_BATCH);
+    let mut total = Duration::ZERO;
+    for _ in 0..batches {
+        total += tg_round(contenders, timed, TG_BATCH, true);
+    }
+    total.mul_f64(iters as f64 / (batches * TG_BATCH) as f64)
+}
+
+/// Runs every contender once with `n` groups, in a pseudo-random order per round; returns
+/// the time of contender `timed`.
+fn tg_round(contenders: &[TgContender<'_>], timed: usize, n: u64, record: bool) -> Duration {
+    static ROUND: AtomicUsize = AtomicUsize::new(0);
+    let round = ROUND.fetch_add(1, Ordering::Relaxed);
+    let mut order: Vec<usize> = (0..contenders.len()).collect();
+    // Fisher-Yates with a splitmix64 stream seeded by the round number.
+    let mut seed = (round as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    for i in (1..order.len()).rev() {
+        seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        order.swap(i, (z % (i as u64 + 1)) as usize);
+    }
+    let mut per_op = vec![0.0; contenders.len()];
+    let mut timed_took = Duration::ZERO;
+    for i in order {
+        let took = (contenders[i].1)(n);
+        per_op[i] = took.as_secs_f64() * 1e9 / n as f64;
+        if i == timed {
+            timed_took = took;
+        }
+    }
+    if record {
+        TG_ROUNDS.lock().unwrap().push(per_op);
+    }
+    timed_took
+}
+
+/// Per recorded round of [`tg_interleaved`]: every contender's ns per group.
+static TG_ROUNDS: Mutex<Vec<Vec<f64>>> = Mutex::new(Vec::new());
+
+/// Prints each contender's median ns per task and, for each of ours (every contender but
+/// the last), the median over rounds of ours ÷ the anchor (the last) in the same round.
+fn tg_print_paired(group: &str, contenders: &[TgContender<'_>]) {
+    let rounds = std::mem::take(&mut *TG_ROUNDS.lock().unwrap());
+    if rounds.is_empty() {
+        return;
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "\n{group}: paired, {} rounds of {TG_BATCH} groups (medians):",
+        rounds.len()
+    );
+    for (i, (name, _)) in contenders.iter().enumerate() {
+        let ns = median(rounds.iter().map(|r| r[i]).collect()) / TG_TASKS as f64;
+        println!("  {name:<42} {ns:>8.1} ns/task");
+    }
+    let anchor = contenders.len() - 1;
+    for ours in 0..anchor {
+        let ratio = median(rounds.iter().map(|r| r[ours] / r[anchor]).collect());
+        println!(
+            "  {} / {}: {ratio:.2}",
+            contenders[ours].0, contenders[anchor].0
+        );
+    }
+}
+
+/// `n` groups of [`TG_TASKS`] trivial tasks through our `TaskGroup` (spawn all, then
+/// `join`), on `rt`; with `request_id`, a var is set in the spawner's context first.
+fn tg_ours(rt: &Runtime, n: u64, request_id: bool) -> Duration {
+    static REQUEST_ID: ContextVar<u64> = ContextVar::new("request_id");
+    rt.block_on(async {
+        if request_id {
+            REQUEST_ID.set(7);
+        }
+        let start = Instant::now();
+        for _ in 0..n {
+            let mut group = TaskGroup::<u64>::new().unwrap();
+            for i in 0..TG_TASKS {
+                group.spawn_infallible(async move { black_box(i) }).unwrap();
+            }
+            black_box(group.join().await.unwrap());
+        }
+        start.elapsed()
+    })
+}
+
+/// The same with tokio's `JoinSet` (spawn all, then every output into a `Vec`).
+fn tg_join_set(rt: &Runtime, n: u64) -> Duration {
+    rt.block_on(async {
+        let start = Instant::now();
+        for _ in 0..n {
+            let mut set = JoinSet::new();
+            for i in 0..TG_TASKS {
+                set.spawn(async move { black_box(i) });
+            }
+            let mut out = Vec::with_capacity(TG_TASKS as usize);
+            while let Some(done) = set.join_next().await {
+                out.push(done.unwrap());
+            }
+            black_box(out);
+        }
+        start.elapsed()
+    })
+}
+
+/// `TaskGroup` of 100 trivial tasks (spawn + join) against tokio's `JoinSet` doing the same,
+/// on a current-thread runtime and on a two-worker one; interleaved, paired medians.
+fn task_group(c: &mut Criterion) {
+    let runtimes = [
+        (
+            "current-thread",
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap(),
+        ),
+        (
+            "2 workers",
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .unwrap(),
+        ),
+    ];
+    for (label, rt) in &runtimes {
+        let name = format!("ctxvar TaskGroup 100 tasks spawn+join ({label})");
+        let contenders: Vec<TgContender<'_>> = vec![
+            ("contexture TaskGroup", Box::new(|n| tg_ours(rt, n, false))),
+            (
+                "contexture TaskGroup, request id set",
+                Box::new(|n| tg_ours(rt, n, true)),
+            ),
+            ("tokio JoinSet", Box::new(|n| tg_join_set(rt, n))),
+        ];
+        let mut group = c.benchmark_group(&name);
+        group.warm_up_time(Duration::from_secs(1));
+        group.measurement_time(Duration::from_secs(5));
+        group.sample_size(10);
+        for (i, (id, _)) in contenders.iter().enumerate() {
+            group.bench_function(*id, |b| {
+                b.iter_custom(|iters| tg_interleaved(&contenders, i, iters))
+            });
+        }
+        group.finish();
+        tg_print_paired(&name, &contenders);
+    }
+}
+
 criterion_group!(benches, get, set, copy, run_noop, adapter);
-criterion_main!(benches);
+criterion_group!(task_group_benches, task_group);
+criterion_main!(benches, task_group_benches);

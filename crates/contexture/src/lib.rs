@@ -25,7 +25,7 @@
 //! # Cargo features
 //!
 //! One per module, all on by default: `local`, `ctxvar`, `sync`, `pool`, `actor`; plus `tokio`
-//! (off by default) for `contexture::ctxvar::{spawn, spawn_blocking}`.
+//! (off by default) for `contexture::ctxvar::{spawn, spawn_blocking, TaskGroup, gather, try_gather}`.
 
 #![warn(missing_docs)]
 

@@ -8,6 +8,7 @@ mod ctxvar;
 mod local;
 mod pool;
 mod sync;
+mod taskgroup;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -42,6 +43,8 @@ fn main() -> std::process::ExitCode {
     ctxvar::lifecycle();
     ctxvar::run_mutates();
     ctxvar::shallow_copy();
+    taskgroup::gather_with_a_failing_task();
+    taskgroup::request_id_in_a_task_group();
     sync::safe_counter();
     sync::tree_walker();
     sync::bounded_buffer();
