@@ -1,6 +1,8 @@
 //! `cargo xtask`: the contexture task runner (one module per task; CI calls only this).
 
 mod bench;
+mod json;
+mod publish_check;
 mod test_all;
 mod tidy;
 mod tour;
@@ -24,9 +26,18 @@ tasks:
         miri    per crate whose src/ contains `unsafe`:
                 cargo +nightly miri setup; cargo +nightly miri test -p <crate>
                 (skipped, loudly, when `cargo +nightly miri --version` fails)
+        publish cargo xtask publish-check (below)
         tour    cargo run --quiet -p contexture --example tour
       then a table of results and times. Exits non-zero when a step failed.
       --no-miri / --no-loom skip those steps; --only runs just the listed steps.
+
+  publish-check [--no-dry-run]
+      Every workspace member with publish != false (from cargo metadata): description,
+      1-5 keywords, crates.io category slugs, readme and license files in the package
+      (cargo package --list), docs.rs metadata (all-features, --cfg docsrs) and
+      #![cfg_attr(docsrs, feature(doc_cfg))], no path-only dependency; then
+      cargo publish --workspace --dry-run --allow-dirty (needs cargo >= 1.90: packages and
+      verifies the unpublished crates in dependency order).
 
   tour
       Runs the guided tour: cargo run --quiet -p contexture --example tour
@@ -52,6 +63,7 @@ fn main() -> ExitCode {
         "test-all" => test_all::run(rest),
         "tour" if rest.is_empty() => tour::run(),
         "bench" => bench::run(rest),
+        "publish-check" => publish_check::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             ExitCode::SUCCESS

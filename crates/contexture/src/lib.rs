@@ -27,6 +27,7 @@
 //! One per module, all on by default: `local`, `ctxvar`, `sync`, `pool`, `actor`; plus `tokio`
 //! (off by default) for `contexture::ctxvar::{spawn, spawn_blocking}`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 #[cfg(feature = "local")]
