@@ -243,7 +243,16 @@ mod tests {
 
     #[test]
     fn refuses_broken_documents() {
-        for bad in ["", "{", "[1,]", "{\"a\" 1}", "nul", "\"abc", "1 2", "{1: 2}"] {
+        for bad in [
+            "",
+            "{",
+            "[1,]",
+            "{\"a\" 1}",
+            "nul",
+            "\"abc",
+            "1 2",
+            "{1: 2}",
+        ] {
             assert!(Json::parse(bad).is_err(), "{bad:?} parsed");
         }
         let deep = "[".repeat(MAX_DEPTH + 2);

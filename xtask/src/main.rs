@@ -2,6 +2,7 @@
 
 mod bench;
 mod json;
+mod msrv;
 mod publish_check;
 mod test_all;
 mod tidy;
@@ -27,6 +28,7 @@ tasks:
                 cargo +nightly miri setup; cargo +nightly miri test -p <crate>
                 (skipped, loudly, when `cargo +nightly miri --version` fails)
         publish cargo xtask publish-check (below)
+        msrv    cargo xtask msrv (below); SKIPPED, loudly, when the toolchain is missing
         tour    cargo run --quiet -p contexture --example tour
       then a table of results and times. Exits non-zero when a step failed.
       --no-miri / --no-loom skip those steps; --only runs just the listed steps.
@@ -38,6 +40,12 @@ tasks:
       #![cfg_attr(docsrs, feature(doc_cfg))], no path-only dependency; then
       cargo publish --workspace --dry-run --allow-dirty (needs cargo >= 1.90: packages and
       verifies the unpublished crates in dependency order).
+
+  msrv
+      For each rust-version of the published crates (cargo metadata):
+      cargo +<rust-version> check --locked --lib --all-features -p <crates> in <target>/msrv
+      (the libraries only: dev-dependencies and bench anchors may need newer Rust).
+      MSRV NOT CHECKED, loudly, when rustup has no such toolchain (.ci/run installs it).
 
   tour
       Runs the guided tour: cargo run --quiet -p contexture --example tour
@@ -64,6 +72,7 @@ fn main() -> ExitCode {
         "tour" if rest.is_empty() => tour::run(),
         "bench" => bench::run(rest),
         "publish-check" => publish_check::run(rest),
+        "msrv" => msrv::run(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             ExitCode::SUCCESS

@@ -146,30 +146,8 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
 
 /// The whole check; `Err` is a one-line summary (the details are printed).
 pub(crate) fn check(dry_run: bool) -> Result<(), String> {
-    let mut metadata = util::cargo();
-    metadata.args(["metadata", "--format-version", "1", "--no-deps"]);
-    let text = util::run_captured(&mut metadata)?;
-    let metadata = Json::parse(&text).map_err(|err| format!("cargo metadata: {err}"))?;
-    let members: Vec<&str> = metadata
-        .get("workspace_members")
-        .map(Json::as_array)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(Json::as_str)
-        .collect();
-    let packages: Vec<&Json> = metadata
-        .get("packages")
-        .map(Json::as_array)
-        .unwrap_or_default()
-        .iter()
-        .filter(|package| {
-            package
-                .get("id")
-                .and_then(Json::as_str)
-                .is_some_and(|id| members.contains(&id))
-        })
-        .filter(|package| is_published(package))
-        .collect();
+    let metadata = workspace_metadata()?;
+    let packages = published_packages(&metadata);
     if packages.is_empty() {
         return Err("cargo metadata lists no published workspace member".to_owned());
     }
@@ -229,6 +207,38 @@ pub(crate) fn check(dry_run: bool) -> Result<(), String> {
     }
 }
 
+/// `cargo metadata --format-version 1 --no-deps`, parsed.
+pub(crate) fn workspace_metadata() -> Result<Json, String> {
+    let mut metadata = util::cargo();
+    metadata.args(["metadata", "--format-version", "1", "--no-deps"]);
+    let text = util::run_captured(&mut metadata)?;
+    Json::parse(&text).map_err(|err| format!("cargo metadata: {err}"))
+}
+
+/// The workspace members that `cargo publish --workspace` would publish.
+pub(crate) fn published_packages(metadata: &Json) -> Vec<&Json> {
+    let members: Vec<&str> = metadata
+        .get("workspace_members")
+        .map(Json::as_array)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Json::as_str)
+        .collect();
+    metadata
+        .get("packages")
+        .map(Json::as_array)
+        .unwrap_or_default()
+        .iter()
+        .filter(|package| {
+            package
+                .get("id")
+                .and_then(Json::as_str)
+                .is_some_and(|id| members.contains(&id))
+        })
+        .filter(|package| is_published(package))
+        .collect()
+}
+
 /// `cargo publish --workspace --dry-run --allow-dirty`, after checking cargo's version.
 fn publish_dry_run() -> Result<(), String> {
     let mut version = util::cargo();
@@ -249,7 +259,9 @@ fn publish_dry_run() -> Result<(), String> {
     publish.args(["publish", "--workspace", "--dry-run", "--allow-dirty"]);
     match util::run_streaming(&mut publish) {
         Ok(status) if status.success() => Ok(()),
-        Ok(status) => Err(format!("`cargo publish --workspace --dry-run` failed ({status})")),
+        Ok(status) => Err(format!(
+            "`cargo publish --workspace --dry-run` failed ({status})"
+        )),
         Err(err) => Err(format!("could not start cargo: {err}")),
     }
 }
@@ -301,11 +313,17 @@ fn problems(package: &Json, files: &[String], library: Option<&str>) -> Vec<Stri
 
     let keywords = list("keywords");
     if keywords.is_empty() || keywords.len() > 5 {
-        problems.push(format!("{} keywords (crates.io takes 1 to 5)", keywords.len()));
+        problems.push(format!(
+            "{} keywords (crates.io takes 1 to 5)",
+            keywords.len()
+        ));
     }
     for keyword in keywords {
         let valid = keyword.len() <= 20
-            && keyword.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && keyword
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
             && keyword
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_+".contains(c));
@@ -374,7 +392,10 @@ fn problems(package: &Json, files: &[String], library: Option<&str>) -> Vec<Stri
         .iter()
         .filter_map(Json::as_str)
         .collect();
-    if !rustdoc_args.windows(2).any(|pair| pair == ["--cfg", "docsrs"]) {
+    if !rustdoc_args
+        .windows(2)
+        .any(|pair| pair == ["--cfg", "docsrs"])
+    {
         problems.push(
             "no `[package.metadata.docs.rs] rustdoc-args = [\"--cfg\", \"docsrs\"]`".to_owned(),
         );
@@ -429,16 +450,25 @@ mod tests {
     const LIB: &str = "//! Docs.\n#![cfg_attr(docsrs, feature(doc_cfg))]\n#![warn(missing_docs)]\n";
 
     fn files() -> Vec<String> {
-        ["Cargo.toml", "LICENSE-APACHE", "LICENSE-MIT", "README.md", "src/lib.rs"]
-            .map(str::to_owned)
-            .to_vec()
+        [
+            "Cargo.toml",
+            "LICENSE-APACHE",
+            "LICENSE-MIT",
+            "README.md",
+            "src/lib.rs",
+        ]
+        .map(str::to_owned)
+        .to_vec()
     }
 
     #[test]
     fn a_complete_crate_passes() {
         let package = Json::parse(GOOD).unwrap();
         assert!(is_published(&package));
-        assert_eq!(problems(&package, &files(), Some(LIB)), Vec::<String>::new());
+        assert_eq!(
+            problems(&package, &files(), Some(LIB)),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `cargo xtask test-all`: every check CI runs (fmt, clippy, test, doc, publish, loom, miri,
-//! tour), in order.
+//! `cargo xtask test-all`: every check CI runs (fmt, clippy, test, doc, publish, msrv, loom,
+//! miri, tour), in order.
 
 use std::{
     env, fs,
@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{publish_check, tidy, tour, util};
+use crate::{msrv, publish_check, tidy, tour, util};
 
 /// How one step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,8 +47,8 @@ struct Options {
     only: Option<Vec<String>>,
 }
 
-const STEPS: [&str; 8] = [
-    "fmt", "clippy", "test", "doc", "publish", "loom", "miri", "tour",
+const STEPS: [&str; 9] = [
+    "fmt", "clippy", "test", "doc", "publish", "msrv", "loom", "miri", "tour",
 ];
 
 /// Runs every step, prints the summary, and fails when any step failed.
@@ -103,6 +103,15 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             "doc" => doc(),
             "publish" => match publish_check::check(true) {
                 Ok(()) => Outcome::Pass,
+                Err(why) => Outcome::Fail(why),
+            },
+            "msrv" => match msrv::check() {
+                Ok(msrv::Msrv::Checked(_)) => Outcome::Pass,
+                Ok(msrv::Msrv::NotChecked(why)) => {
+                    print!("{}", msrv::banner(&why));
+                    notes.push(format!("MSRV NOT CHECKED: {why}"));
+                    Outcome::Skipped(format!("MSRV NOT CHECKED: {why}"))
+                }
                 Err(why) => Outcome::Fail(why),
             },
             "loom" => loom(&options),
