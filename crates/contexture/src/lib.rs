@@ -50,6 +50,12 @@ pub use contexture_pool as pool;
 #[doc(inline)]
 pub use contexture_actor as actor;
 
+/// The workspace README's examples, compiled and run as doc tests (the README is outside this
+/// package, so only `cargo test --doc` in the workspace reads it).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct WorkspaceReadme;
+
 /// The types most programs use, for a glob import.
 pub mod prelude {
     #[cfg(feature = "actor")]
