@@ -1,6 +1,7 @@
 //! `cargo xtask`: the contexture task runner (one module per task; CI calls only this).
 
 mod bench;
+mod bench_report;
 mod json;
 mod msrv;
 mod publish_check;
@@ -47,14 +48,22 @@ tasks:
       (the libraries only: dev-dependencies and bench anchors may need newer Rust).
       MSRV NOT CHECKED, loudly, when rustup has no such toolchain (.ci/run installs it).
 
-  tour
-      Runs the guided tour: cargo run --quiet -p contexture --example tour
+  tour [SECTION...] [--list]
+      Runs the guided tour: cargo run --quiet -p contexture --example tour [-- SECTION...];
+      its opening lists the sections (local, ctxvar, sync, races, pool, parallel,
+      processes, actor, ...); naming some runs only those; --list just lists them.
 
-  bench [--quick] [FILTER]
+  bench [--quick] [FILTER | CRATE] | bench --report-only
       cargo bench -p contexture-bench --bench '*' -- [--quick] [FILTER], then a table of
       ours vs anchor (criterion means, ns) per group updated by this run, also written to
       <target>/bench-table.md. Python anchors: crates/bench/python/*.py printing
-      `PY <group_id> <ns_per_op>` lines.
+      `PY <group_id> <ns_per_op>` lines. The run's output is kept in <target>/bench-log.txt.
+      A full run (no FILTER, no --quick; it sets CONTEXTURE_BENCH_ACTOR_PYTHON=1) then
+      writes the report docs/benchmarks.md (per crate: ours, every anchor, CPython, the
+      ratios; paired medians where the bench prints them, else criterion medians; the
+      machine, the date, the command) and its chart docs/benchmarks.svg (drawn by
+      contexture-bench's bench-chart binary). --report-only writes them again from the
+      last run's log and criterion results.
       CONTEXTURE_CRITERION_DIR overrides where criterion's results are read from.
 
   help
@@ -69,7 +78,7 @@ fn main() -> ExitCode {
     };
     match task {
         "test-all" => test_all::run(rest),
-        "tour" if rest.is_empty() => tour::run(),
+        "tour" => tour::run(rest),
         "bench" => bench::run(rest),
         "publish-check" => publish_check::run(rest),
         "msrv" => msrv::run(rest),
