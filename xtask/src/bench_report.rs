@@ -393,7 +393,11 @@ pub(crate) fn chart_data(rows: &[Row]) -> String {
     let mut out =
         String::from("# crate\toperation\tours_ns\tbest_anchor\tbest_anchor_ns\tcpython_ns\n");
     let clean = |text: &str| text.replace(['\t', '\n'], " ");
-    for row in rows.iter().filter(|row| row.main) {
+    let order = crate_order(rows);
+    let mut main: Vec<&Row> = rows.iter().filter(|row| row.main).collect();
+    // The tables' order: by crate, then as measured.
+    main.sort_by_key(|row| order.iter().position(|krate| *krate == row.krate));
+    for row in main {
         let best = row
             .anchors
             .iter()
@@ -539,6 +543,10 @@ paired, 9 rounds of up to 100000 jobs (medians):
             "{data}"
         );
         assert!(!data.contains("1 var set"), "{data}");
+        assert!(
+            data.find("ctxvar\t").unwrap() < data.find("actor\t").unwrap(),
+            "{data}"
+        );
         assert!(
             data.contains("ctxvar\tget/1\t1.9\ttokio_task_local\t1.1\t19.8\n"),
             "{data}"

@@ -122,7 +122,7 @@ fn draw(rows: &[Row], out: &str) -> Result<(), Box<dyn Error>> {
         .y_labels(rows.len())
         .y_label_formatter(&|value| match value {
             SegmentValue::CenterOf(i) => rows
-                .get(*i)
+                .get(rows.len().wrapping_sub(1 + *i))
                 .map(|row| shorten(&row.label, 80))
                 .unwrap_or_default(),
             _ => String::new(),
@@ -132,7 +132,8 @@ fn draw(rows: &[Row], out: &str) -> Result<(), Box<dyn Error>> {
         .x_label_formatter(&|ns| human(*ns))
         .draw()?;
 
-    let at = |i: usize| SegmentValue::CenterOf(i);
+    // The first operation at the top.
+    let at = |i: usize| SegmentValue::CenterOf(rows.len() - 1 - i);
     let ours = RGBColor(0x1f, 0x77, 0xb4);
     let anchor = RGBColor(0x2c, 0xa0, 0x2c);
     let cpython = RGBColor(0xd6, 0x27, 0x28);
