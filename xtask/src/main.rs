@@ -38,8 +38,9 @@ tasks:
       Every workspace member with publish != false (from cargo metadata): description,
       1-5 keywords, crates.io category slugs, readme and license files in the package
       (cargo package --list), docs.rs metadata (all-features, --cfg docsrs) and
-      #![cfg_attr(docsrs, feature(doc_cfg))], no path-only dependency; then
-      cargo publish --workspace --dry-run --allow-dirty (needs cargo >= 1.90: packages and
+      #![cfg_attr(docsrs, feature(doc_cfg))], no path-only dependency; the docs as docs.rs
+      builds them (cargo +nightly doc, --cfg docsrs, -D warnings; NOT CHECKED without
+      nightly); then cargo publish --workspace --dry-run --allow-dirty (needs cargo >= 1.90: packages and
       verifies the unpublished crates in dependency order).
 
   msrv

@@ -12,7 +12,8 @@
 //!   `#![cfg_attr(docsrs, feature(doc_cfg))]` (feature badges on docs.rs);
 //! - no path-only dependency: every non-dev path dependency also names a version.
 //!
-//! Then `cargo publish --workspace --dry-run`: each crate is packaged and its package built
+//! Then the docs as docs.rs builds them (nightly, `--cfg docsrs`, all features, `-D warnings`;
+//! NOT CHECKED without a nightly toolchain), and `cargo publish --workspace --dry-run`: each crate is packaged and its package built
 //! on its own, in dependency order, the unpublished crates it depends on served from a
 //! temporary local registry. That needs cargo >= 1.90; an older cargo fails this check with
 //! a message saying so (there is no faithful way to verify unpublished interdependent
@@ -192,6 +193,14 @@ pub(crate) fn check(dry_run: bool) -> Result<(), String> {
         }
     }
 
+    let names: Vec<&str> = packages
+        .iter()
+        .filter_map(|package| package.get("name").and_then(Json::as_str))
+        .collect();
+    if let Err(why) = docs_rs_build(&names) {
+        println!("docs.rs build: FAIL: {why}");
+        failed.push("docs.rs build".to_owned());
+    }
     let mut dry_run_failed = None;
     if dry_run {
         dry_run_failed = publish_dry_run().err();
@@ -200,7 +209,7 @@ pub(crate) fn check(dry_run: bool) -> Result<(), String> {
         (true, None) => Ok(()),
         (true, Some(why)) => Err(why),
         (false, why) => Err(format!(
-            "manifest checks failed for {}{}",
+            "checks failed for {}{}",
             failed.join(", "),
             why.map(|why| format!("; {why}")).unwrap_or_default()
         )),
@@ -237,6 +246,32 @@ pub(crate) fn published_packages(metadata: &Json) -> Vec<&Json> {
         })
         .filter(|package| is_published(package))
         .collect()
+}
+
+/// The docs as docs.rs builds them: nightly rustdoc with `--cfg docsrs` (so `doc_cfg`'s
+/// feature badges), every feature, warnings denied, in `<target>/docsrs`. Without a nightly
+/// toolchain it says NOT CHECKED and passes.
+fn docs_rs_build(packages: &[&str]) -> Result<(), String> {
+    let mut probe = util::cargo_nightly();
+    probe.arg("--version");
+    if let Err(why) = util::run_captured(&mut probe) {
+        println!("docs.rs build NOT CHECKED (no nightly toolchain: {why})");
+        return Ok(());
+    }
+    let mut doc = util::cargo_nightly();
+    doc.args(["doc", "--no-deps", "--all-features", "--target-dir"])
+        .arg(util::target_dir().join("docsrs"))
+        .env("RUSTDOCFLAGS", "--cfg docsrs -D warnings");
+    for package in packages {
+        doc.args(["-p", package]);
+    }
+    match util::run_streaming(&mut doc) {
+        Ok(status) if status.success() => Ok(()),
+        Ok(status) => Err(format!(
+            "`cargo +nightly doc` with --cfg docsrs failed ({status})"
+        )),
+        Err(err) => Err(format!("could not start cargo: {err}")),
+    }
 }
 
 /// `cargo publish --workspace --dry-run --allow-dirty`, after checking cargo's version.
