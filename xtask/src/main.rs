@@ -22,14 +22,14 @@ tasks:
         clippy  cargo clippy --workspace --all-targets --all-features -- -D warnings
         test    cargo test --workspace --all-features
         doc     RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps --all-features
+        publish cargo xtask publish-check (below)
+        msrv    cargo xtask msrv (below); SKIPPED, loudly, when the toolchain is missing
         loom    per crate that depends on loom, in <target>/loom:
                 RUSTFLAGS='--cfg contexture_loom' LOOM_MAX_PREEMPTIONS=2
                 cargo test -p <crate> --release --lib loom
         miri    per crate whose src/ contains `unsafe`:
                 cargo +nightly miri setup; cargo +nightly miri test -p <crate>
                 (skipped, loudly, when `cargo +nightly miri --version` fails)
-        publish cargo xtask publish-check (below)
-        msrv    cargo xtask msrv (below); SKIPPED, loudly, when the toolchain is missing
         tour    cargo run --quiet -p contexture --example tour
       then a table of results and times. Exits non-zero when a step failed.
       --no-miri / --no-loom skip those steps; --only runs just the listed steps.
@@ -40,8 +40,9 @@ tasks:
       (cargo package --list), docs.rs metadata (all-features, --cfg docsrs) and
       #![cfg_attr(docsrs, feature(doc_cfg))], no path-only dependency; the docs as docs.rs
       builds them (cargo +nightly doc, --cfg docsrs, -D warnings; NOT CHECKED without
-      nightly); then cargo publish --workspace --dry-run --allow-dirty (needs cargo >= 1.90: packages and
-      verifies the unpublished crates in dependency order).
+      nightly); then cargo publish --workspace --dry-run --allow-dirty (needs
+      cargo >= 1.90: packages and verifies the unpublished crates in dependency order).
+      --no-dry-run skips the last step.
 
   msrv
       For each rust-version of the published crates (cargo metadata):
