@@ -13,7 +13,7 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use crate::util;
+use crate::{bench_report, util};
 
 /// The package holding the criterion benches.
 const BENCH_PACKAGE: &str = "contexture-bench";
@@ -28,6 +28,8 @@ struct Measurement {
     value: Option<String>,
     /// `mean.point_estimate`, nanoseconds.
     mean_ns: f64,
+    /// `median.point_estimate`, nanoseconds (the report's figure).
+    median_ns: f64,
     /// When criterion wrote it: orders the groups as they ran.
     written: SystemTime,
 }
@@ -41,19 +43,30 @@ struct Row {
     anchor_ns: Option<f64>,
 }
 
-/// Runs the benches, then prints and writes the tables.
+/// The first line of `<target>/bench-log.txt`, then `<started secs>; load <avg>; command: …`.
+const LOG_HEADER: &str = "# contexture bench log: started ";
+/// The last line: `<finished secs>; load <avg>`.
+const LOG_FOOTER: &str = "# contexture bench log: finished ";
+
+/// Runs the benches, then prints and writes the tables and the report.
 pub(crate) fn run(args: &[String]) -> ExitCode {
     let quick = args.iter().any(|arg| arg == "--quick");
-    let passthrough: Vec<&String> = args.iter().filter(|arg| *arg != "--quick").collect();
+    let report_only = args.iter().any(|arg| arg == "--report-only");
+    let passthrough: Vec<&String> = args
+        .iter()
+        .filter(|arg| *arg != "--quick" && *arg != "--report-only")
+        .collect();
     let filter = passthrough.iter().find(|arg| !arg.starts_with('-'));
+    let full = !quick && filter.is_none();
+    let log_path = util::target_dir().join("bench-log.txt");
+    if report_only {
+        return report_from_log(&log_path);
+    }
 
     // Criterion rewrites every result it measures; anything older than this is stale.
     // Rounded down to the second for file systems with coarse timestamps.
-    let started = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(SystemTime::UNIX_EPOCH, |since_epoch| {
-            SystemTime::UNIX_EPOCH + Duration::from_secs(since_epoch.as_secs())
-        });
+    let started_secs = unix_secs(SystemTime::now());
+    let started = SystemTime::UNIX_EPOCH + Duration::from_secs(started_secs);
 
     let mut cmd = util::cargo();
     // `--bench '*'`: only the [[bench]] targets, so that the library's libtest harness never
@@ -63,7 +76,19 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         cmd.arg("--quick");
     }
     cmd.args(&passthrough);
-    let mut ok = match util::run_streaming(&mut cmd) {
+    // A full run pairs the actor with the CPython seed actor too.
+    if full && env::var_os("CONTEXTURE_BENCH_ACTOR_PYTHON").is_none() {
+        cmd.env("CONTEXTURE_BENCH_ACTOR_PYTHON", "1");
+    }
+    let command = format!(
+        "cargo xtask bench{}",
+        args.iter().map(|arg| format!(" {arg}")).collect::<String>()
+    );
+    let mut log = format!(
+        "{LOG_HEADER}{started_secs}; load {}; command: {command}\n",
+        load()
+    );
+    let mut ok = match run_tee(&mut cmd, &mut log) {
         Ok(status) if status.success() => true,
         Ok(status) => {
             eprintln!("xtask bench: cargo bench failed ({status}); tabulating what finished");
@@ -77,8 +102,18 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
 
     let criterion_dir = criterion_dir();
     let measurements = read_measurements(&criterion_dir, started);
-    let (python, python_ok) = python_anchors(quick, filter.map(|f| f.as_str()));
+    let (python, python_ok, python_out) = python_anchors(quick, filter.map(|f| f.as_str()));
     ok &= python_ok;
+    log.push_str(&python_out);
+    log.push_str(&format!(
+        "{LOG_FOOTER}{}; load {}\n",
+        unix_secs(SystemTime::now()),
+        load()
+    ));
+    if let Err(err) = fs::write(&log_path, &log) {
+        eprintln!("xtask bench: could not write {}: {err}", log_path.display());
+        ok = false;
+    }
 
     if measurements.is_empty() {
         println!(
@@ -105,10 +140,202 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             }
         }
     }
+    if full {
+        ok &= report_from_log(&log_path) == ExitCode::SUCCESS;
+    } else {
+        println!(
+            "docs/benchmarks.md is written by a full run (`cargo xtask bench`, no filter, \
+             no --quick); this run's report: `cargo xtask bench --report-only` writes \
+             it from {}",
+            log_path.display()
+        );
+    }
     if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn unix_secs(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+/// The 1, 5 and 15 minute load averages, or `unknown`.
+fn load() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Runs `cmd` with its stdout both shown and appended to `log`, line by line.
+fn run_tee(cmd: &mut Command, log: &mut String) -> io::Result<std::process::ExitStatus> {
+    use io::BufRead as _;
+    println!("$ {}", util::display(cmd));
+    util::flush();
+    let mut child = cmd.stdout(Stdio::piped()).spawn()?;
+    if let Some(stdout) = child.stdout.take() {
+        for line in io::BufReader::new(stdout).split(b'\n') {
+            let line = String::from_utf8_lossy(&line?).into_owned();
+            println!("{line}");
+            log.push_str(&line);
+            log.push('\n');
+        }
+    }
+    child.wait()
+}
+
+/// Writes `docs/benchmarks.md` and `docs/benchmarks.svg` from a run's log (its paired
+/// blocks and `PY` lines) and the criterion results written during that run.
+fn report_from_log(log_path: &Path) -> ExitCode {
+    let log = match fs::read_to_string(log_path) {
+        Ok(log) => log,
+        Err(err) => {
+            eprintln!(
+                "xtask bench: no run to report on ({}: {err}); run `cargo xtask bench`",
+                log_path.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let header_line = log
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix(LOG_HEADER));
+    let Some(header_line) = header_line else {
+        eprintln!(
+            "xtask bench: {} does not start with `{LOG_HEADER}`",
+            log_path.display()
+        );
+        return ExitCode::FAILURE;
+    };
+    let mut fields = header_line.splitn(3, "; ");
+    let started: u64 = fields
+        .next()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let load_start = fields
+        .next()
+        .and_then(|s| s.strip_prefix("load "))
+        .unwrap_or("unknown");
+    let command = fields
+        .next()
+        .and_then(|s| s.strip_prefix("command: "))
+        .unwrap_or("cargo xtask bench");
+    let (finished, load_end) = log
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix(LOG_FOOTER))
+        .and_then(|line| {
+            let (secs, load) = line.split_once("; load ")?;
+            Some((secs.trim().parse::<u64>().ok()?, load.to_owned()))
+        })
+        .unwrap_or_else(|| (0, "unknown".to_owned()));
+
+    let measurements = read_measurements(
+        &criterion_dir(),
+        SystemTime::UNIX_EPOCH + Duration::from_secs(started),
+    );
+    let mut ordered = measurements;
+    ordered.sort_by_key(|m| m.written);
+    let samples: Vec<bench_report::Sample> = ordered
+        .iter()
+        .filter(|m| finished == 0 || unix_secs(m.written) <= finished)
+        .map(|m| bench_report::Sample {
+            group: m.group.clone(),
+            function: m.function.clone(),
+            value: m.value.clone(),
+            median_ns: m.median_ns,
+        })
+        .collect();
+    let python: BTreeMap<String, f64> = log.lines().filter_map(parse_python_line).collect();
+    let paired = bench_report::parse_paired(&log);
+    let rows = bench_report::rows(&samples, &paired, &python);
+    if rows.is_empty() {
+        eprintln!(
+            "xtask bench: the run in {} measured nothing of ours",
+            log_path.display()
+        );
+        return ExitCode::FAILURE;
+    }
+
+    let version = |program: &str| {
+        let mut cmd = Command::new(program);
+        cmd.arg("--version");
+        util::run_captured(&mut cmd)
+            .map(|out| out.trim().to_owned())
+            .unwrap_or_else(|_| format!("{program} not found"))
+    };
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("model name"))
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let header = bench_report::Header {
+        command: command.to_owned(),
+        started: bench_report::utc(started),
+        finished: if finished == 0 {
+            "unknown".to_owned()
+        } else {
+            bench_report::utc(finished)
+        },
+        cpu,
+        cores: std::thread::available_parallelism()
+            .map_or_else(|_| "?".to_owned(), |n| n.to_string()),
+        load: format!("{load_start} at the start, {load_end} at the end"),
+        rustc: version("rustc"),
+        python: version("python3"),
+    };
+
+    let docs = util::root().join("docs");
+    let report = docs.join("benchmarks.md");
+    if let Err(err) = fs::write(&report, bench_report::render(&header, &rows)) {
+        eprintln!("xtask bench: could not write {}: {err}", report.display());
+        return ExitCode::FAILURE;
+    }
+    println!("report written to {}", report.display());
+
+    let data = util::target_dir().join("bench-chart.tsv");
+    if let Err(err) = fs::write(&data, bench_report::chart_data(&rows)) {
+        eprintln!("xtask bench: could not write {}: {err}", data.display());
+        return ExitCode::FAILURE;
+    }
+    let mut chart = util::cargo();
+    chart
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            BENCH_PACKAGE,
+            "--bin",
+            "bench-chart",
+            "--",
+        ])
+        .arg(&data)
+        .arg(docs.join("benchmarks.svg"));
+    match util::run_streaming(&mut chart) {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("xtask bench: the chart failed ({status})");
+            ExitCode::FAILURE
+        }
+        Err(err) => {
+            eprintln!("xtask bench: could not start cargo: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -171,8 +398,10 @@ fn read_measurement(
         return Ok(None);
     }
     let invalid = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
-    let mean_ns = mean_point_estimate(&fs::read_to_string(&estimates_path)?)
+    let estimates = fs::read_to_string(&estimates_path)?;
+    let mean_ns = point_estimate(&estimates, "mean")
         .ok_or_else(|| invalid("no mean.point_estimate in estimates.json"))?;
+    let median_ns = point_estimate(&estimates, "median").unwrap_or(mean_ns);
 
     let (group, function, value) = match fs::read_to_string(new_dir.join("benchmark.json")) {
         Ok(json) => (
@@ -190,6 +419,7 @@ fn read_measurement(
         function,
         value,
         mean_ns,
+        median_ns,
         written,
     }))
 }
@@ -207,10 +437,10 @@ fn ids_from_path(bench_dir: &Path) -> Option<(String, Option<String>, Option<Str
     Some((parts.next()?, parts.next(), parts.next()))
 }
 
-/// `mean.point_estimate` from criterion's `estimates.json`.
-fn mean_point_estimate(json: &str) -> Option<f64> {
-    let mean = json.find("\"mean\"")?;
-    let rest = &json[mean..];
+/// `<statistic>.point_estimate` from criterion's `estimates.json`.
+fn point_estimate(json: &str, statistic: &str) -> Option<f64> {
+    let at = json.find(&format!("\"{statistic}\""))?;
+    let rest = &json[at..];
     let at = rest.find("\"point_estimate\"")? + "\"point_estimate\"".len();
     let rest = rest[at..].trim_start().strip_prefix(':')?.trim_start();
     let end = rest
@@ -251,8 +481,10 @@ fn json_string(json: &str, key: &str) -> Option<Option<String>> {
     }
 }
 
-/// Runs `crates/bench/python/*.py`; returns `group_id → ns per op` and whether all ran.
-fn python_anchors(quick: bool, filter: Option<&str>) -> (BTreeMap<String, f64>, bool) {
+/// Runs `crates/bench/python/*.py`; returns `group_id → ns per op`, whether all ran, and
+/// what they printed.
+fn python_anchors(quick: bool, filter: Option<&str>) -> (BTreeMap<String, f64>, bool, String) {
+    let mut printed = String::new();
     let mut anchors = BTreeMap::new();
     let dir = util::root().join("crates").join("bench").join("python");
     let mut scripts: Vec<PathBuf> = fs::read_dir(&dir)
@@ -263,7 +495,7 @@ fn python_anchors(quick: bool, filter: Option<&str>) -> (BTreeMap<String, f64>, 
         .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == "py"))
         .collect();
     if scripts.is_empty() {
-        return (anchors, true);
+        return (anchors, true, printed);
     }
     scripts.sort();
     let found = Command::new("python3")
@@ -275,7 +507,7 @@ fn python_anchors(quick: bool, filter: Option<&str>) -> (BTreeMap<String, f64>, 
         .is_ok();
     if !found {
         println!("python anchors skipped: python3 not found");
-        return (anchors, true);
+        return (anchors, true, printed);
     }
 
     let mut ok = true;
@@ -303,6 +535,7 @@ fn python_anchors(quick: bool, filter: Option<&str>) -> (BTreeMap<String, f64>, 
         };
         let stdout = String::from_utf8_lossy(&output.stdout);
         print!("{stdout}");
+        printed.push_str(&stdout);
         anchors.extend(stdout.lines().filter_map(parse_python_line));
         if !output.status.success() {
             eprintln!(
@@ -313,7 +546,7 @@ fn python_anchors(quick: bool, filter: Option<&str>) -> (BTreeMap<String, f64>, 
             ok = false;
         }
     }
-    (anchors, ok)
+    (anchors, ok, printed)
 }
 
 /// `PY <group_id> <ns_per_op>`; the group id may contain spaces.
@@ -326,7 +559,7 @@ fn parse_python_line(line: &str) -> Option<(String, f64)> {
 }
 
 /// Orders value strings numerically when both are numbers (`8 < 64 < 512`).
-fn compare_values(a: &Option<String>, b: &Option<String>) -> Ordering {
+pub(crate) fn compare_values(a: &Option<String>, b: &Option<String>) -> Ordering {
     match (a, b) {
         (Some(a), Some(b)) => match (a.parse::<f64>(), b.parse::<f64>()) {
             (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
@@ -527,7 +760,7 @@ fn escape(text: &str) -> String {
 }
 
 /// Nanoseconds with precision that fits the size.
-fn nanos(ns: f64) -> String {
+pub(crate) fn nanos(ns: f64) -> String {
     if ns < 1.0 {
         format!("{ns:.3}")
     } else if ns < 10.0 {
@@ -548,7 +781,8 @@ mod tests {
 
     #[test]
     fn reads_criterion_json_by_hand() {
-        assert_eq!(mean_point_estimate(ESTIMATES), Some(12.25));
+        assert_eq!(point_estimate(ESTIMATES, "mean"), Some(12.25));
+        assert_eq!(point_estimate(ESTIMATES, "median"), Some(99.0));
         assert_eq!(
             json_string(BENCHMARK, "group_id"),
             Some(Some("local get".to_owned()))
@@ -581,6 +815,7 @@ mod tests {
             function: Some(function.to_owned()),
             value: value.map(str::to_owned),
             mean_ns,
+            median_ns: mean_ns,
             written: SystemTime::UNIX_EPOCH,
         }
     }

@@ -1,4 +1,5 @@
-//! `cargo xtask test-all`: every check CI runs (fmt, clippy, test, doc, loom, miri, tour), in order.
+//! `cargo xtask test-all`: every check CI runs (fmt, clippy, test, doc, publish, msrv, loom,
+//! miri, tour), in order.
 
 use std::{
     env, fs,
@@ -6,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{tidy, tour, util};
+use crate::{msrv, publish_check, tidy, tour, util};
 
 /// How one step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +47,9 @@ struct Options {
     only: Option<Vec<String>>,
 }
 
-const STEPS: [&str; 7] = ["fmt", "clippy", "test", "doc", "loom", "miri", "tour"];
+const STEPS: [&str; 9] = [
+    "fmt", "clippy", "test", "doc", "publish", "msrv", "loom", "miri", "tour",
+];
 
 /// Runs every step, prints the summary, and fails when any step failed.
 pub(crate) fn run(args: &[String]) -> ExitCode {
@@ -98,6 +101,19 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             "clippy" => clippy(),
             "test" => test(),
             "doc" => doc(),
+            "publish" => match publish_check::check(true) {
+                Ok(()) => Outcome::Pass,
+                Err(why) => Outcome::Fail(why),
+            },
+            "msrv" => match msrv::check() {
+                Ok(msrv::Msrv::Checked(_)) => Outcome::Pass,
+                Ok(msrv::Msrv::NotChecked(why)) => {
+                    print!("{}", msrv::banner(&why));
+                    notes.push(format!("MSRV NOT CHECKED: {why}"));
+                    Outcome::Skipped(format!("MSRV NOT CHECKED: {why}"))
+                }
+                Err(why) => Outcome::Fail(why),
+            },
             "loom" => loom(&options),
             "miri" => miri(&options, &mut notes),
             "tour" => command_step(tour::command()),

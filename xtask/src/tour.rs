@@ -6,6 +6,11 @@ use crate::util;
 
 /// `cargo run --quiet -p contexture --all-features --example tour`, from the workspace root.
 pub(crate) fn command() -> Command {
+    command_with(&[])
+}
+
+/// The same, with `-- SECTION…` for the tour.
+fn command_with(sections: &[String]) -> Command {
     let mut cmd = util::cargo();
     cmd.args([
         "run",
@@ -16,12 +21,16 @@ pub(crate) fn command() -> Command {
         "--example",
         "tour",
     ]);
+    if !sections.is_empty() {
+        cmd.arg("--").args(sections);
+    }
     cmd
 }
 
-/// Runs the tour with its output streamed; the exit code follows the tour's.
-pub(crate) fn run() -> ExitCode {
-    match util::run_streaming(&mut command()) {
+/// Runs the tour (or the named sections) with its output streamed; the exit code follows
+/// the tour's.
+pub(crate) fn run(sections: &[String]) -> ExitCode {
+    match util::run_streaming(&mut command_with(sections)) {
         Ok(status) if status.success() => ExitCode::SUCCESS,
         Ok(status) => {
             eprintln!("xtask tour: the tour failed ({status})");

@@ -40,12 +40,17 @@ pub(crate) fn cargo() -> Command {
 }
 
 /// A `cargo +nightly` command running in the workspace root.
+pub(crate) fn cargo_nightly() -> Command {
+    cargo_toolchain("nightly")
+}
+
+/// A `cargo +<toolchain>` command running in the workspace root.
 ///
 /// `$CARGO` is the toolchain's own cargo binary, which does not understand `+toolchain`, so
 /// this goes through the rustup proxy (`$CARGO_HOME/bin/cargo`, else `~/.cargo/bin/cargo`,
 /// else `cargo` on `PATH`). `RUSTUP_TOOLCHAIN` is removed so that the outer toolchain does
-/// not leak into the nightly one.
-pub(crate) fn cargo_nightly() -> Command {
+/// not leak into the other one.
+pub(crate) fn cargo_toolchain(toolchain: &str) -> Command {
     let proxy = env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
@@ -59,7 +64,7 @@ pub(crate) fn cargo_nightly() -> Command {
     let mut cmd = Command::new(proxy);
     cmd.current_dir(root())
         .env_remove("RUSTUP_TOOLCHAIN")
-        .arg("+nightly");
+        .arg(format!("+{toolchain}"));
     cmd
 }
 

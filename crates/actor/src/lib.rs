@@ -170,6 +170,7 @@
 //! None. `--cfg contexture_loom` swaps the closing flag and the end lock for loom's, for
 //! the loom models of the crate's own protocol.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod actor;

@@ -104,7 +104,7 @@ fn print_paired(contenders: &[Contender<'_>]) {
         v[v.len() / 2]
     };
     println!(
-        "\npaired, {} rounds of up to {BATCH} jobs (medians):",
+        "\n{SUBMIT_GROUP}: paired, {} rounds of up to {BATCH} jobs (medians):",
         rounds.len()
     );
     for (i, (name, _)) in contenders.iter().enumerate() {
@@ -134,9 +134,12 @@ fn print_paired(contenders: &[Contender<'_>]) {
     }
 }
 
+/// The criterion group of [`submit_and_wait`], also the title of its paired block.
+const SUBMIT_GROUP: &str = "pool submit+result per job (2 workers)";
+
 /// Submit tiny jobs and wait for every result, per job, all pools interleaved.
 fn submit_and_wait(c: &mut Criterion) {
-    let mut group = c.benchmark_group("pool submit+result per job (2 workers)");
+    let mut group = c.benchmark_group(SUBMIT_GROUP);
     // Each measured batch runs all five contenders: wall time is five times this.
     group.measurement_time(Duration::from_secs(8));
     group.sample_size(60);

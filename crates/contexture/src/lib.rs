@@ -27,6 +27,7 @@
 //! One per module, all on by default: `local`, `ctxvar`, `sync`, `pool`, `actor`; plus `tokio`
 //! (off by default) for `contexture::ctxvar::{spawn, spawn_blocking, TaskGroup, gather, try_gather}`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 #[cfg(feature = "local")]
@@ -48,6 +49,12 @@ pub use contexture_pool as pool;
 #[cfg(feature = "actor")]
 #[doc(inline)]
 pub use contexture_actor as actor;
+
+/// The workspace README's examples, compiled and run as doc tests (the README is outside this
+/// package, so only `cargo test --doc` in the workspace reads it).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct WorkspaceReadme;
 
 /// The types most programs use, for a glob import.
 pub mod prelude {

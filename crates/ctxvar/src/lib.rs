@@ -182,6 +182,7 @@
 //! `--cfg contexture_loom` swaps the entered flag, the snapshot mutex and the thread-locals
 //! for loom's, for the loom model of entering.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod context;

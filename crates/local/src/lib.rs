@@ -115,6 +115,7 @@
 //!
 //! None. `--cfg contexture_loom` swaps the atomics and locks for loom's, for the loom models.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod cells;

@@ -100,6 +100,7 @@
 //!
 //! None.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod context;

@@ -249,6 +249,7 @@
 //! None. `--cfg contexture_loom` swaps the atomics, locks and the parking lot for loom's,
 //! for the loom models in `src/loom_tests.rs`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod barrier;
