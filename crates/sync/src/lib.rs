@@ -159,7 +159,7 @@
 //! - A `Condition` over a plain [`Lock`] treats "held by any thread" as held, exactly like
 //!   Python (which tries `acquire(False)` to decide): a `Lock` has no owner to check.
 //! - `Semaphore::release(0)` does nothing (Python raises `ValueError`); a count above
-//!   `usize::MAX / 2` panics (Python's is unbounded).
+//!   `usize::MAX / 4` panics (Python's is unbounded).
 //! - [`Event::wait_timeout`] that gives up returns the flag as it is then (Python returns
 //!   `False` even if the flag was set at that very moment).
 //! - A [`Barrier`]'s action runs **without any lock held** (Python runs it under the
@@ -262,6 +262,7 @@ mod parking;
 mod queue;
 mod rlock;
 mod semaphore;
+mod waitlist;
 
 pub use barrier::{Barrier, BarrierBuilder};
 pub use condition::{Condition, ConditionGuard, ConditionLock};

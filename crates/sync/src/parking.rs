@@ -68,6 +68,7 @@ pub(crate) unsafe fn park_while_only_parked(
     key: usize,
     only_parked: impl FnOnce() -> bool,
     clear_parked: impl FnOnce(),
+    token: ParkToken,
     deadline: Option<Instant>,
 ) -> ParkResult {
     let timed_out = |_, was_last_thread: bool| {
@@ -82,7 +83,7 @@ pub(crate) unsafe fn park_while_only_parked(
             only_parked,
             || {},
             timed_out,
-            DEFAULT_PARK_TOKEN,
+            token,
             deadline,
         )
     }
