@@ -226,6 +226,7 @@ impl RawSemaphore {
 
     /// One poll of `acquire_async`: takes a permit, or registers the task (`ticket`) and
     /// returns `false`.
+    #[cfg(feature = "async")]
     fn poll_acquire(&self, ticket: &mut Option<u64>, waker: &Waker) -> bool {
         loop {
             if self.try_acquire() {
@@ -264,6 +265,7 @@ impl RawSemaphore {
 
     /// A pending `acquire_async` is dropped: leaves the list; a wake-up it had been sent
     /// and not used goes to the next waiter, if a permit is there for it.
+    #[cfg(feature = "async")]
     fn cancel(&self, ticket: &mut Option<u64>) {
         let mut wakers = Vec::new();
         let mut list = waitlist::lock(&self.waiters);

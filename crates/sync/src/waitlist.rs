@@ -68,6 +68,7 @@ impl WaitList {
         }
     }
 
+    #[cfg(feature = "async")]
     fn find(&self, ticket: u64) -> Option<usize> {
         self.entries
             .binary_search_by_key(&ticket, |entry| entry.ticket)
@@ -77,6 +78,7 @@ impl WaitList {
     /// Registers a waiting task (`*ticket` is `None`: a new entry at the tail, its ticket
     /// stored there) or refreshes the task's entry (same place; its waker, and waiting
     /// again if it had been notified).
+    #[cfg(feature = "async")]
     pub(crate) fn register(&mut self, ticket: &mut Option<u64>, waker: &Waker) {
         if let Some(at) = ticket.and_then(|t| self.find(t)) {
             let entry = &mut self.entries[at];
@@ -102,6 +104,7 @@ impl WaitList {
 
     /// Removes the task's entry; returns whether it had been notified (and so owes its
     /// wake-up to the next waiter, if it is dropped without using it).
+    #[cfg(feature = "async")]
     pub(crate) fn remove(&mut self, ticket: &mut Option<u64>) -> bool {
         let Some(at) = ticket.take().and_then(|t| self.find(t)) else {
             return false;
@@ -114,6 +117,7 @@ impl WaitList {
     }
 
     /// Whether the task's entry was notified (`false` if it has none).
+    #[cfg(feature = "async")]
     pub(crate) fn is_notified(&self, ticket: Option<u64>) -> bool {
         ticket
             .and_then(|t| self.find(t))
