@@ -741,3 +741,154 @@ fn queue_put_future_completes_once() {
     assert_eq!(put.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
     assert_eq!(q.qsize(), 1);
 }
+
+// ---------------------------------------------------------------------------------------
+// Barrier
+
+use contexture_sync::Barrier;
+
+/// A thread and a task meet at one barrier, over several rounds, with distinct indices.
+#[test]
+fn barrier_thread_and_task_meet() {
+    within_deadline("barrier mix", || {
+        let barrier = Barrier::new(2).unwrap();
+        thread::scope(|s| {
+            let thread = s.spawn(|| {
+                (0..50)
+                    .map(|_| barrier.wait().unwrap())
+                    .collect::<Vec<_>>()
+            });
+            let tasks: Vec<_> = futures::executor::block_on(async {
+                let mut got = Vec::new();
+                for _ in 0..50 {
+                    got.push(barrier.wait_async().await.unwrap());
+                }
+                got
+            });
+            let threads = thread.join().unwrap();
+            for (t, k) in threads.iter().zip(&tasks) {
+                assert_eq!(t + k, 1, "indices 0 and 1 every round");
+            }
+        });
+    });
+}
+
+/// Three tasks on a multi-thread runtime, an action counting rounds: each round releases
+/// all three with indices 0, 1, 2.
+#[test]
+fn barrier_tasks_rounds_with_action() {
+    within_deadline("barrier tasks", || {
+        let rounds = Arc::new(AtomicUsize::new(0));
+        let r = rounds.clone();
+        let barrier = Arc::new(
+            Barrier::builder(3)
+                .action(move || {
+                    r.fetch_add(1, Ordering::SeqCst);
+                })
+                .build()
+                .unwrap(),
+        );
+        let rt = multi_thread();
+        let tasks: Vec<_> = (0..3)
+            .map(|_| {
+                let barrier = barrier.clone();
+                rt.spawn(async move {
+                    let mut sum = 0;
+                    for _ in 0..20 {
+                        sum += barrier.wait_async().await.unwrap();
+                    }
+                    sum
+                })
+            })
+            .collect();
+        let total: usize = rt.block_on(async {
+            let mut total = 0;
+            for t in tasks {
+                total += t.await.unwrap();
+            }
+            total
+        });
+        assert_eq!(total, 20 * (0 + 1 + 2));
+        assert_eq!(rounds.load(Ordering::SeqCst), 20);
+    });
+}
+
+/// `abort` wakes a waiting task with `BrokenBarrier`; later waits fail until `reset`.
+#[test]
+fn barrier_abort_wakes_tasks() {
+    let barrier = Barrier::new(2).unwrap();
+    let mut a = Probe::new(barrier.wait_async());
+    assert!(a.poll().is_pending());
+    assert_eq!(barrier.n_waiting(), 1);
+    barrier.abort();
+    assert_eq!(a.woken(), 1);
+    assert!(matches!(a.poll(), Poll::Ready(Err(_))));
+    assert!(futures::executor::block_on(barrier.wait_async()).is_err());
+    barrier.reset();
+    let mut b = Probe::new(barrier.wait_async());
+    assert!(b.poll().is_pending());
+    barrier.reset(); // a reset during the round breaks it for its waiters
+    assert!(matches!(b.poll(), Poll::Ready(Err(_))));
+}
+
+/// The cancel rule (asyncio's): a task dropped while waiting withdraws; the barrier is not
+/// broken, the round needs one more arrival, and the indices stay distinct.
+#[test]
+fn barrier_dropped_task_withdraws() {
+    let barrier = Barrier::new(3).unwrap();
+    let mut a = Probe::new(barrier.wait_async());
+    let mut b = Probe::new(barrier.wait_async());
+    assert!(a.poll().is_pending() && b.poll().is_pending());
+    drop(a);
+    assert_eq!(barrier.n_waiting(), 1);
+    assert!(!barrier.is_broken());
+    let mut c = Probe::new(barrier.wait_async());
+    assert!(c.poll().is_pending(), "two of three: still waiting");
+    let Poll::Ready(Ok(last)) = Probe::new(barrier.wait_async()).poll() else {
+        panic!("the third arrival completes the round")
+    };
+    let (Poll::Ready(Ok(ib)), Poll::Ready(Ok(ic))) = (b.poll(), c.poll()) else {
+        panic!("released")
+    };
+    let mut indices = [last, ib, ic];
+    indices.sort_unstable();
+    assert_eq!(indices, [0, 1, 2]);
+}
+
+/// A runtime timeout around `wait_async` withdraws (no break), so the barrier still works.
+#[test]
+fn barrier_timeout_withdraws_without_breaking() {
+    let rt = current_thread();
+    let barrier = Barrier::new(2).unwrap();
+    rt.block_on(async {
+        let timed = tokio::time::timeout(Duration::from_millis(10), barrier.wait_async()).await;
+        assert!(timed.is_err());
+        assert!(!barrier.is_broken());
+        assert_eq!(barrier.n_waiting(), 0);
+    });
+}
+
+/// A task that runs a panicking action gets the payload; the other waiter gets a plain
+/// `BrokenBarrier`.
+#[test]
+fn barrier_action_panic_in_a_task() {
+    let barrier = Barrier::builder(2)
+        .action(|| std::panic::panic_any(7_i32))
+        .build()
+        .unwrap();
+    let mut a = Probe::new(barrier.wait_async());
+    assert!(a.poll().is_pending());
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut last = Probe::new(barrier.wait_async());
+    let result = last.poll();
+    std::panic::set_hook(hook);
+    let Poll::Ready(Err(err)) = result else {
+        panic!("broken")
+    };
+    assert_eq!(err.into_panic().unwrap().downcast_ref::<i32>(), Some(&7));
+    let Poll::Ready(Err(other)) = a.poll() else {
+        panic!("broken")
+    };
+    assert!(!other.action_panicked());
+}
