@@ -4,6 +4,7 @@
 //! check fails, so `cargo xtask test-all` runs it as a test too.
 
 mod actor;
+mod asyncio;
 mod ctxvar;
 mod local;
 mod pool;
@@ -50,6 +51,9 @@ fn main() -> std::process::ExitCode {
     sync::two_phase_barrier();
     sync::worker_pool();
     sync::priority_and_lifo_queues();
+    asyncio::async_counter();
+    asyncio::rate_limiter();
+    asyncio::async_pipeline();
     pool::managed_pool();
     pool::callback_pipeline();
     pool::panicking_job();
