@@ -435,7 +435,12 @@ static ASYNC_ROUNDS: std::sync::Mutex<Vec<Vec<f64>>> = std::sync::Mutex::new(Vec
 
 /// The time of `iters` operations of contender `timed`, in batches of at most `batch`;
 /// every batch also runs every other contender with as many operations, untimed.
-fn async_interleaved(contenders: &[Contender<'_>], timed: usize, iters: u64, batch: u64) -> Duration {
+fn async_interleaved(
+    contenders: &[Contender<'_>],
+    timed: usize,
+    iters: u64,
+    batch: u64,
+) -> Duration {
     static ROUND: AtomicUsize = AtomicUsize::new(0);
     let mut total = Duration::ZERO;
     let mut left = iters;
@@ -478,7 +483,10 @@ fn paired_group(c: &mut Criterion, name: &str, contenders: &[Contender<'_>], bat
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    println!("\n{name}: paired, {} rounds of up to {batch} (medians):", rounds.len());
+    println!(
+        "\n{name}: paired, {} rounds of up to {batch} (medians):",
+        rounds.len()
+    );
     for (i, (id, _)) in contenders.iter().enumerate() {
         let ns = median(rounds.iter().map(|r| r[i]).collect());
         println!("  {id:<28} {ns:>9.1} ns/op");
@@ -490,7 +498,9 @@ fn paired_group(c: &mut Criterion, name: &str, contenders: &[Contender<'_>], bat
 }
 
 fn current_thread_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
 }
 
 /// One producer task, one consumer task, bounded 1024, on a tokio current-thread runtime:

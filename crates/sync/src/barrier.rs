@@ -8,9 +8,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 #[cfg(feature = "async")]
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Waker;
 #[cfg(feature = "async")]
 use std::task::{Context, Poll};
-use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::error::{BrokenBarrier, ZeroParties};
@@ -599,10 +599,11 @@ impl Drop for WaitAsync<'_> {
     }
 }
 
-/// Calls the wakers a decision collected, once the lock is released.
+/// Calls the wakers a decision collected, once the lock is released (a panicking waker
+/// does not keep the others from being woken).
 fn wake(wakers: Vec<Waker>) {
-    for waker in wakers {
-        waker.wake();
+    if !wakers.is_empty() {
+        crate::waitlist::wake_all(wakers);
     }
 }
 

@@ -1,4 +1,5 @@
-//! [`Event`]: Python's `threading.Event`, a flag threads can wait for, in one byte.
+//! [`Event`]: Python's `threading.Event` (and asyncio's, with the `async` feature), a flag
+//! threads and tasks can wait for, in one state byte.
 
 use std::fmt;
 #[cfg(feature = "async")]
@@ -31,7 +32,7 @@ const TOKEN_SET: UnparkToken = UnparkToken(1);
 /// A waiter woken by `set()` returns `true` even if `clear()` ran before it was scheduled
 /// again (as in Python): the wake-up itself carries the news.
 ///
-/// One byte. `is_set` and a `wait` on a set event are one load; a waiter spins briefly,
+/// One state byte (plus the list of waiting tasks). `is_set` and a `wait` on a set event are one load; a waiter spins briefly,
 /// then parks in `parking_lot_core` on the event's address; `set` wakes every parked
 /// waiter at once and costs one atomic operation when nobody waits.
 ///
@@ -324,8 +325,8 @@ impl Event {
 
     /// One poll of `wait_async`: ready once a `set` notified the task or the flag is up;
     /// otherwise registers the task.
-    #[cfg(feature = "async")]
-    fn poll_wait(&self, ticket: &mut Option<u64>, waker: &std::task::Waker) -> bool {
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn poll_wait(&self, ticket: &mut Option<u64>, waker: &std::task::Waker) -> bool {
         if ticket.is_none() && self.is_set() {
             return true;
         }

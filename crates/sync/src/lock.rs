@@ -5,9 +5,9 @@ use std::fmt;
 use std::future::Future;
 #[cfg(feature = "async")]
 use std::pin::Pin;
+use std::task::Waker;
 #[cfg(feature = "async")]
 use std::task::{Context, Poll};
-use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::error::ReleaseError;
@@ -38,7 +38,8 @@ const TOKEN_NORMAL: UnparkToken = UnparkToken(0);
 /// [`LockGuard`] ([`lock`](Self::lock), [`try_lock`](Self::try_lock),
 /// [`lock_timeout`](Self::lock_timeout), [`lock_until`](Self::lock_until)).
 ///
-/// One byte; the uncontended acquire and release are each one compare-and-swap. Waiters
+/// One state byte (plus the list of waiting tasks); the uncontended acquire and release are
+/// each one compare-and-swap. Waiters
 /// spin briefly, then park in `parking_lot_core` on the lock's address; about every 0.5 ms a
 /// release hands the lock straight to the longest waiter so no waiter starves.
 ///
@@ -601,8 +602,8 @@ impl Lock {
 
     /// One poll of `acquire_async`: takes the lock, or registers the task and returns
     /// `false`.
-    #[cfg(feature = "async")]
-    fn poll_acquire(&self, ticket: &mut Option<u64>, waker: &Waker) -> bool {
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn poll_acquire(&self, ticket: &mut Option<u64>, waker: &Waker) -> bool {
         loop {
             if self.try_acquire() {
                 if ticket.is_some() {
@@ -639,8 +640,8 @@ impl Lock {
 
     /// A pending `acquire_async` is dropped: leaves the list; a wake-up it had been sent
     /// and not used goes to the next waiter if the lock is still free.
-    #[cfg(feature = "async")]
-    fn cancel_acquire(&self, ticket: &mut Option<u64>) {
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn cancel_acquire(&self, ticket: &mut Option<u64>) {
         let mut wakers = Vec::new();
         let mut list = waitlist::lock(&self.waiters);
         if list.remove(ticket) && self.state.load(Ordering::Relaxed) & LOCKED == 0 {

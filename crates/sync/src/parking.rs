@@ -77,16 +77,7 @@ pub(crate) unsafe fn park_while_only_parked(
         }
     };
     // SAFETY: forwarded from the caller; `timed_out` only calls `clear_parked`.
-    unsafe {
-        park(
-            key,
-            only_parked,
-            || {},
-            timed_out,
-            token,
-            deadline,
-        )
-    }
+    unsafe { park(key, only_parked, || {}, timed_out, token, deadline) }
 }
 
 /// Unparks the first thread parked on `key`, if any; `callback` sees the result and returns

@@ -4,15 +4,15 @@
 use std::any::Any;
 use std::collections::VecDeque;
 use std::fmt;
-use std::marker::PhantomData;
 #[cfg(feature = "async")]
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 #[cfg(feature = "async")]
 use std::pin::Pin;
+use std::task::Waker;
 #[cfg(feature = "async")]
 use std::task::{Context, Poll};
-use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::error::{GetError, PutError, TaskDoneError};
@@ -501,9 +501,7 @@ impl<T, S: Storage<T>> Core<T, S> {
         if st.async_getters.has_waiting() {
             let waker = self.wake_one_mixed(&self.getters, &mut st.async_getters);
             drop(st);
-            if let Some(waker) = waker {
-                waker.wake();
-            }
+            waitlist::wake(waker);
             return;
         }
         // Relaxed: getters raise it under the lock we hold.
@@ -521,9 +519,7 @@ impl<T, S: Storage<T>> Core<T, S> {
         if st.async_putters.has_waiting() {
             let waker = self.wake_one_mixed(&self.putters, &mut st.async_putters);
             drop(st);
-            if let Some(waker) = waker {
-                waker.wake();
-            }
+            waitlist::wake(waker);
             return;
         }
         // Relaxed: putters raise it under the lock we hold.
@@ -572,8 +568,12 @@ impl<T, S: Storage<T>> Core<T, S> {
     }
 
     /// One poll of `get_async`.
-    #[cfg(feature = "async")]
-    fn poll_get(&self, ticket: &mut Option<u64>, waker: &Waker) -> Option<Result<T, GetError>> {
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn poll_get(
+        &self,
+        ticket: &mut Option<u64>,
+        waker: &Waker,
+    ) -> Option<Result<T, GetError>> {
         let mut st = self.state.lock();
         let popped = match st.items.pop() {
             Ok(popped) => popped,
@@ -600,10 +600,9 @@ impl<T, S: Storage<T>> Core<T, S> {
         None
     }
 
-
     /// One poll of `put_async`; `item` is taken when it goes in or comes back in the error.
-    #[cfg(feature = "async")]
-    fn poll_put(
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn poll_put(
         &self,
         item: &mut Option<T>,
         ticket: &mut Option<u64>,
@@ -636,11 +635,10 @@ impl<T, S: Storage<T>> Core<T, S> {
         None
     }
 
-
     /// A pending `get_async` is dropped: leaves the list, handing a wake-up it was sent to
     /// the next getter if the item it was meant for is still there.
-    #[cfg(feature = "async")]
-    fn cancel_get(&self, ticket: &mut Option<u64>) {
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn cancel_get(&self, ticket: &mut Option<u64>) {
         let mut st = self.state.lock();
         if st.async_getters.remove(ticket) && st.items.len() != 0 {
             self.after_put(st);
@@ -650,8 +648,8 @@ impl<T, S: Storage<T>> Core<T, S> {
     /// A pending `put_async` is dropped (its item with it, after this returns): leaves
     /// the list, handing a wake-up it was sent to the next putter if the room is still
     /// there.
-    #[cfg(feature = "async")]
-    fn cancel_put(&self, ticket: &mut Option<u64>) {
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn cancel_put(&self, ticket: &mut Option<u64>) {
         let mut st = self.state.lock();
         if st.async_putters.remove(ticket) && st.items.len() < self.limit {
             self.after_get(st);
@@ -659,8 +657,8 @@ impl<T, S: Storage<T>> Core<T, S> {
     }
 
     /// One poll of `join_async`.
-    #[cfg(feature = "async")]
-    fn poll_join(&self, ticket: &mut Option<u64>, waker: &Waker) -> bool {
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn poll_join(&self, ticket: &mut Option<u64>, waker: &Waker) -> bool {
         let mut st = self.state.lock();
         if st.unfinished == 0 {
             st.async_joiners.remove(ticket);
@@ -669,7 +667,6 @@ impl<T, S: Storage<T>> Core<T, S> {
         st.async_joiners.register(ticket, waker);
         false
     }
-
 
     /// Wakes the oldest thread parked on `waiters`' key, if any. Called after the lock is
     /// released (so the woken thread does not wake only to block on it).
@@ -743,7 +740,10 @@ impl<T, S: Storage<T>> Future for PutAsync<'_, T, S> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        match this.core.poll_put(&mut this.item, &mut this.ticket, cx.waker()) {
+        match this
+            .core
+            .poll_put(&mut this.item, &mut this.ticket, cx.waker())
+        {
             Some(result) => Poll::Ready(result),
             None => Poll::Pending,
         }
@@ -784,7 +784,11 @@ impl<T, S: Storage<T>> Future for JoinAsync<'_, T, S> {
 impl<T, S: Storage<T>> Drop for JoinAsync<'_, T, S> {
     fn drop(&mut self) {
         if self.ticket.is_some() {
-            self.core.state.lock().async_joiners.remove(&mut self.ticket);
+            self.core
+                .state
+                .lock()
+                .async_joiners
+                .remove(&mut self.ticket);
         }
     }
 }
@@ -797,7 +801,7 @@ macro_rules! queue_type {
     ) => {
         $(#[$attr])*
         pub struct $name<T> {
-            core: Core<T, $storage<T>>,
+            pub(crate) core: Core<T, $storage<T>>,
         }
 
         impl<T $($bound)*> $name<T> {

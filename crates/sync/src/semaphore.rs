@@ -6,9 +6,9 @@ use std::fmt;
 use std::future::Future;
 #[cfg(feature = "async")]
 use std::pin::Pin;
+use std::task::Waker;
 #[cfg(feature = "async")]
 use std::task::{Context, Poll};
-use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::error::SemaphoreReleaseError;
@@ -27,7 +27,7 @@ const ONE: usize = 0b100;
 const MAX_PERMITS: usize = usize::MAX >> 2;
 
 /// The shared engine of both semaphores.
-struct RawSemaphore {
+pub(crate) struct RawSemaphore {
     /// | bits | meaning |
     /// |------|---------|
     /// | 0 `PARKED` | threads may be parked on `&self.state` (a stale `1` only sends the next release through the slow path) |
@@ -226,8 +226,8 @@ impl RawSemaphore {
 
     /// One poll of `acquire_async`: takes a permit, or registers the task (`ticket`) and
     /// returns `false`.
-    #[cfg(feature = "async")]
-    fn poll_acquire(&self, ticket: &mut Option<u64>, waker: &Waker) -> bool {
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn poll_acquire(&self, ticket: &mut Option<u64>, waker: &Waker) -> bool {
         loop {
             if self.try_acquire() {
                 if ticket.is_some() {
@@ -265,8 +265,8 @@ impl RawSemaphore {
 
     /// A pending `acquire_async` is dropped: leaves the list; a wake-up it had been sent
     /// and not used goes to the next waiter, if a permit is there for it.
-    #[cfg(feature = "async")]
-    fn cancel(&self, ticket: &mut Option<u64>) {
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn cancel(&self, ticket: &mut Option<u64>) {
         let mut wakers = Vec::new();
         let mut list = waitlist::lock(&self.waiters);
         if list.remove(ticket) {
@@ -476,7 +476,8 @@ macro_rules! acquire_methods {
 /// Blocking calls come in the crate's three forms, each with a guard form returning a
 /// [`SemaphorePermit`] that releases one permit when dropped.
 ///
-/// One word: the uncontended acquire and release are each one compare-and-swap. Waiters
+/// One state word (plus the list of waiting tasks): the uncontended acquire and release are
+/// each one compare-and-swap. Waiters
 /// spin briefly, then park in `parking_lot_core` on the semaphore's address, oldest first.
 /// Woken waiters retry (a thread that was not waiting may take the permit first, as in
 /// Python).
@@ -498,7 +499,7 @@ macro_rules! acquire_methods {
 /// assert_eq!(pool.value(), 2);
 /// ```
 pub struct Semaphore {
-    raw: RawSemaphore,
+    pub(crate) raw: RawSemaphore,
 }
 
 impl Semaphore {

@@ -68,7 +68,7 @@ impl WaitList {
         }
     }
 
-    #[cfg(feature = "async")]
+    #[cfg(any(feature = "async", contexture_loom))]
     fn find(&self, ticket: u64) -> Option<usize> {
         self.entries
             .binary_search_by_key(&ticket, |entry| entry.ticket)
@@ -78,7 +78,7 @@ impl WaitList {
     /// Registers a waiting task (`*ticket` is `None`: a new entry at the tail, its ticket
     /// stored there) or refreshes the task's entry (same place; its waker, and waiting
     /// again if it had been notified).
-    #[cfg(feature = "async")]
+    #[cfg(any(feature = "async", contexture_loom))]
     pub(crate) fn register(&mut self, ticket: &mut Option<u64>, waker: &Waker) {
         if let Some(at) = ticket.and_then(|t| self.find(t)) {
             let entry = &mut self.entries[at];
@@ -104,7 +104,7 @@ impl WaitList {
 
     /// Removes the task's entry; returns whether it had been notified (and so owes its
     /// wake-up to the next waiter, if it is dropped without using it).
-    #[cfg(feature = "async")]
+    #[cfg(any(feature = "async", contexture_loom))]
     pub(crate) fn remove(&mut self, ticket: &mut Option<u64>) -> bool {
         let Some(at) = ticket.take().and_then(|t| self.find(t)) else {
             return false;
@@ -117,7 +117,7 @@ impl WaitList {
     }
 
     /// Whether the task's entry was notified (`false` if it has none).
-    #[cfg(feature = "async")]
+    #[cfg(any(feature = "async", contexture_loom))]
     pub(crate) fn is_notified(&self, ticket: Option<u64>) -> bool {
         ticket
             .and_then(|t| self.find(t))
@@ -169,13 +169,38 @@ impl WaitList {
 /// cannot carry news; it is ignored.
 #[inline]
 pub(crate) fn lock(list: &ListMutex<WaitList>) -> impl std::ops::DerefMut<Target = WaitList> + '_ {
-    list.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    list.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Wakes what a notifier collected, after its locks are released.
-#[inline]
+/// Wakes what a notifier collected, after its locks are released. A waker is user code
+/// (the executor's): one that panics does not keep the others from being woken; the first
+/// panic is then resumed, unless this thread is already unwinding (a future dropped during
+/// a panic passes its wake-up on from its `Drop`), where it is dropped rather than abort.
 pub(crate) fn wake_all(wakers: Vec<Waker>) {
+    let mut first_panic = None;
     for waker in wakers {
-        waker.wake();
+        if let Err(payload) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()))
+        {
+            first_panic.get_or_insert(payload);
+        }
+    }
+    if let Some(payload) = first_panic {
+        if !std::thread::panicking() {
+            std::panic::resume_unwind(payload);
+        }
+    }
+}
+
+/// [`wake_all`] for at most one waker.
+#[inline]
+pub(crate) fn wake(waker: Option<Waker>) {
+    if let Some(waker) = waker {
+        if std::thread::panicking() {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
+        } else {
+            waker.wake();
+        }
     }
 }

@@ -18,8 +18,7 @@ use std::time::Duration;
 
 use common::within_deadline;
 use contexture_sync::{
-    BoundedSemaphore, Event, GetError, LifoQueue, Lock, PriorityQueue, PutError, Queue,
-    Semaphore,
+    BoundedSemaphore, Event, GetError, LifoQueue, Lock, PriorityQueue, PutError, Queue, Semaphore,
 };
 
 /// A waker that counts its wake-ups.
@@ -53,7 +52,9 @@ impl<F: Future> Probe<F> {
         }
     }
     fn poll(&mut self) -> Poll<F::Output> {
-        self.fut.as_mut().poll(&mut Context::from_waker(&self.waker))
+        self.fut
+            .as_mut()
+            .poll(&mut Context::from_waker(&self.waker))
     }
     fn woken(&self) -> usize {
         self.wakes.0.load(Ordering::SeqCst)
@@ -162,7 +163,11 @@ fn lock_dropped_woken_waiter_passes_the_wake_up_on() {
     let mut b = Probe::new(lock.acquire_async());
     assert!(a.poll().is_pending() && b.poll().is_pending());
     lock.release().unwrap();
-    assert_eq!((a.woken(), b.woken()), (1, 0), "the oldest task is woken, only it");
+    assert_eq!(
+        (a.woken(), b.woken()),
+        (1, 0),
+        "the oldest task is woken, only it"
+    );
     drop(a);
     assert_eq!(b.woken(), 1, "the dropped task's wake-up went on");
     let Poll::Ready(guard) = b.poll() else {
@@ -286,7 +291,11 @@ fn semaphore_wakes_tasks_in_fifo_order() {
         .collect();
     assert_eq!(sem.value(), 0);
     drop(permits);
-    assert_eq!(probes[3].woken(), 1, "a returned permit wakes the last task");
+    assert_eq!(
+        probes[3].woken(),
+        1,
+        "a returned permit wakes the last task"
+    );
 }
 
 /// The cancel-safety rule of `acquire_async`: a woken task dropped before it looked again
@@ -611,7 +620,11 @@ fn queue_dropped_putters_never_half_insert() {
     assert_eq!(q.get(), Ok(3));
     q.task_done().unwrap();
     q.task_done().unwrap();
-    assert_eq!(q.task_done(), Err(contexture_sync::TaskDoneError), "only 0 and 3 counted");
+    assert_eq!(
+        q.task_done(),
+        Err(contexture_sync::TaskDoneError),
+        "only 0 and 3 counted"
+    );
 }
 
 /// `shutdown` wakes waiting getters (`Err(ShutDown)`), putters (`ShutDown(item)`, the item
@@ -753,11 +766,7 @@ fn barrier_thread_and_task_meet() {
     within_deadline("barrier mix", || {
         let barrier = Barrier::new(2).unwrap();
         thread::scope(|s| {
-            let thread = s.spawn(|| {
-                (0..50)
-                    .map(|_| barrier.wait().unwrap())
-                    .collect::<Vec<_>>()
-            });
+            let thread = s.spawn(|| (0..50).map(|_| barrier.wait().unwrap()).collect::<Vec<_>>());
             let tasks: Vec<_> = futures::executor::block_on(async {
                 let mut got = Vec::new();
                 for _ in 0..50 {
@@ -808,7 +817,7 @@ fn barrier_tasks_rounds_with_action() {
             }
             total
         });
-        assert_eq!(total, 20 * (0 + 1 + 2));
+        assert_eq!(total, 20 * 3, "indices 0, 1 and 2 every round");
         assert_eq!(rounds.load(Ordering::SeqCst), 20);
     });
 }

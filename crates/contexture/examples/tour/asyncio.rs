@@ -28,8 +28,8 @@ struct AsyncCounter {
 impl AsyncCounter {
     async fn increment(&self) {
         let _guard = self.lock.acquire_async().await; // async with self._lock:
-        // A plain read-modify-write (`self._value += 1`), with an await in the middle:
-        // only the lock keeps it exact.
+                                                      // A plain read-modify-write (`self._value += 1`), with an await in the middle:
+                                                      // only the lock keeps it exact.
         let v = self.value.load(Ordering::Relaxed);
         if v % 1000 == 0 {
             tokio::task::yield_now().await;
@@ -120,7 +120,10 @@ pub(crate) fn rate_limiter() {
         elapsed.as_secs_f64()
     );
     check(most <= LIMIT, "never more than three requests at once");
-    check(responses.len() == REQUESTS, "every request got its response");
+    check(
+        responses.len() == REQUESTS,
+        "every request got its response",
+    );
     // Four batches of 50 ms at the least (ten requests, three at a time).
     check(
         elapsed >= WORK * 4 * 6 / 10,
@@ -187,8 +190,12 @@ pub(crate) fn async_pipeline() {
 
     // The thread processor: blocking `get`/`put` on the queues the tasks await.
     let thread_processor = {
-        let (input, output, errors, handled) =
-            (input.clone(), output.clone(), errors.clone(), handled.clone());
+        let (input, output, errors, handled) = (
+            input.clone(),
+            output.clone(),
+            errors.clone(),
+            handled.clone(),
+        );
         thread::spawn(move || {
             // The seed's `None` sentinel becomes Python 3.13's `shutdown`: `get` fails.
             while let Ok(item) = input.get() {
@@ -225,8 +232,12 @@ pub(crate) fn async_pipeline() {
         };
         let processors: Vec<_> = (0..2)
             .map(|p| {
-                let (input, output, errors, handled) =
-                    (input.clone(), output.clone(), errors.clone(), handled.clone());
+                let (input, output, errors, handled) = (
+                    input.clone(),
+                    output.clone(),
+                    errors.clone(),
+                    handled.clone(),
+                );
                 tokio::spawn(async move {
                     let name = format!("Proc-{p}");
                     while let Ok(item) = input.get_async().await {
@@ -268,8 +279,7 @@ pub(crate) fn async_pipeline() {
                 let mut logged = Vec::new();
                 loop {
                     let waited = Instant::now();
-                    match tokio::time::timeout(Duration::from_millis(500), errors.get_async())
-                        .await
+                    match tokio::time::timeout(Duration::from_millis(500), errors.get_async()).await
                     {
                         Ok(Ok(error)) => {
                             println!("   error logged: Item-{} - {}", error.item_id, error.error);
