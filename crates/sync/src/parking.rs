@@ -279,7 +279,9 @@ mod model {
         #[allow(clippy::field_reassign_with_default)]
         let mut result = UnparkResult::default();
         result.unparked_threads = unparked.len();
-        result.have_more_threads = !unparked.is_empty() && state.queue.iter().any(|p| p.key == key);
+        // As in `parking_lot_core`: whether threads remain queued on the key (a filter that
+        // stops or skips at a thread leaves it there, even when nothing was unparked).
+        result.have_more_threads = state.queue.iter().any(|p| p.key == key);
         result.be_fair = state.fair && !unparked.is_empty();
         let token = callback(result);
         drop(state);
