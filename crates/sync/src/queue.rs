@@ -698,6 +698,8 @@ impl<T, S: Storage<T>> Core<T, S> {
 struct GetAsync<'a, T, S: Storage<T>> {
     core: &'a Core<T, S>,
     ticket: Option<u64>,
+    /// Resolved: a further poll must not take a second item.
+    done: bool,
 }
 
 #[cfg(feature = "async")]
@@ -706,8 +708,12 @@ impl<T, S: Storage<T>> Future for GetAsync<'_, T, S> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        assert!(!this.done, "`get_async` polled after it resolved");
         match this.core.poll_get(&mut this.ticket, cx.waker()) {
-            Some(result) => Poll::Ready(result),
+            Some(result) => {
+                this.done = true;
+                Poll::Ready(result)
+            }
             None => Poll::Pending,
         }
     }
@@ -1044,7 +1050,7 @@ macro_rules! queue_type {
             /// ```
             #[cfg(feature = "async")]
             pub fn get_async(&self) -> impl Future<Output = Result<T, GetError>> + '_ {
-                GetAsync { core: &self.core, ticket: None }
+                GetAsync { core: &self.core, ticket: None, done: false }
             }
 
             /// Waits without blocking the thread until every item put has been marked done

@@ -743,6 +743,19 @@ fn queue_on_a_futures_local_pool() {
     assert_eq!(sum.get(), 5050);
 }
 
+/// Polling a resolved `get_async` again panics rather than take a second item.
+#[test]
+fn queue_get_future_polled_after_completion_takes_nothing_more() {
+    let q = Queue::new(0);
+    q.put(1).unwrap();
+    q.put(2).unwrap();
+    let mut get = Probe::new(q.get_async());
+    assert_eq!(get.poll(), Poll::Ready(Ok(1)));
+    let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| get.poll()));
+    assert!(again.is_err());
+    assert_eq!(q.try_get(), Ok(2), "the second item is still there");
+}
+
 /// Polling a completed `put_async` again does not put twice.
 #[test]
 fn queue_put_future_completes_once() {
