@@ -68,6 +68,10 @@
 //!   as asyncio's cancelled waiter does: the barrier is not broken, the round waits for one
 //!   more arrival, and the withdrawn index goes to the next arrival (a thread's timeout still
 //!   breaks the barrier, as in `threading`).
+//! - No runtime means no runtime budget: unlike tokio's own channels, these futures do not
+//!   spend tokio's cooperative budget, so a task looping on `get_async` over a queue that
+//!   never runs dry (or on an uncontended `acquire_async`) does not yield by itself; put a
+//!   `tokio::task::yield_now().await` in such a loop if other tasks on its worker must run.
 //! - [`Condition`] and [`RLock`] stay thread-bound: an `RLock` is owned by a thread, and an
 //!   async task has no stable owner thread (it may resume on another worker). In async code
 //!   use a [`Lock`] (`acquire_async`) for mutual exclusion, an [`Event`] or a [`Queue`] to

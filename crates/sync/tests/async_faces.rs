@@ -107,6 +107,19 @@ fn lock_guard_and_future_are_send() {
     assert_send(&fut);
     let guard = futures::executor::block_on(fut);
     assert_send(&guard);
+    drop(guard);
+    // Every async face's future is `Send` (the queues' when the item is), so tasks holding
+    // them run on a multi-thread runtime.
+    let (sem, bounded, event) = (Semaphore::new(1), BoundedSemaphore::new(1), Event::new());
+    let barrier = contexture_sync::Barrier::new(1).unwrap();
+    let q: Queue<String> = Queue::new(0);
+    assert_send(&sem.acquire_async());
+    assert_send(&bounded.acquire_async());
+    assert_send(&event.wait_async());
+    assert_send(&barrier.wait_async());
+    assert_send(&q.put_async(String::new()));
+    assert_send(&q.get_async());
+    assert_send(&q.join_async());
 }
 
 /// Tasks on a multi-thread runtime and plain threads exclude each other: the non-atomic
