@@ -204,3 +204,104 @@ pub(crate) fn wake(waker: Option<Waker>) {
         }
     }
 }
+
+#[cfg(all(test, feature = "async", not(contexture_loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    use super::WaitList;
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn waker() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
+    }
+
+    /// Oldest first; a notified entry keeps its place, is skipped by the next notify, and
+    /// waits again at its old place when it re-registers; removal reports the notification.
+    #[test]
+    fn fifo_notify_reregister_remove() {
+        let mut list = WaitList::new();
+        let (a_count, a) = waker();
+        let (_, b) = waker();
+        let (mut ta, mut tb) = (None, None);
+        list.register(&mut ta, &a);
+        list.register(&mut tb, &b);
+        assert!(ta < tb);
+        assert_eq!(list.first_waiting(), ta.unwrap());
+        list.notify_first().unwrap().wake();
+        assert_eq!(a_count.0.load(Ordering::SeqCst), 1);
+        assert!(list.is_notified(ta));
+        assert_eq!(
+            list.first_waiting(),
+            tb.unwrap(),
+            "a notified entry is skipped"
+        );
+        list.register(&mut ta, &a); // found nothing: waits again, at its old place
+        assert_eq!(list.first_waiting(), ta.unwrap());
+        assert!(list.notify_first().is_some());
+        assert!(
+            list.remove(&mut ta),
+            "removed after a notification: owes it on"
+        );
+        assert_eq!(ta, None);
+        assert!(!list.remove(&mut tb), "never notified");
+        assert!(!list.has_waiting());
+        assert_eq!(list.first_waiting(), u64::MAX);
+        assert!(list.notify_first().is_none());
+    }
+
+    /// `notify_all` takes every waiting entry's waker once; a refreshed waker replaces the
+    /// old one.
+    #[test]
+    fn notify_all_and_refresh() {
+        let mut list = WaitList::new();
+        let (old_count, old) = waker();
+        let (new_count, new) = waker();
+        let (mut t1, mut t2) = (None, None);
+        list.register(&mut t1, &old);
+        list.register(&mut t1, &new); // the same task, polled with another waker
+        list.register(&mut t2, &new);
+        let mut wakers = Vec::new();
+        list.notify_all(&mut wakers);
+        assert_eq!(wakers.len(), 2);
+        super::wake_all(wakers);
+        assert_eq!(old_count.0.load(Ordering::SeqCst), 0);
+        assert_eq!(new_count.0.load(Ordering::SeqCst), 2);
+        let mut more = Vec::new();
+        list.notify_all(&mut more);
+        assert!(more.is_empty(), "each entry is notified once");
+    }
+
+    /// A panicking waker does not keep the others from being woken; its panic comes after.
+    #[test]
+    fn a_panicking_waker_does_not_strand_the_others() {
+        struct Bomb;
+        impl Wake for Bomb {
+            fn wake(self: Arc<Self>) {
+                panic!("waker");
+            }
+        }
+        let (count, ok) = waker();
+        let bomb = Waker::from(Arc::new(Bomb));
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let result = std::panic::catch_unwind(|| super::wake_all(vec![bomb, ok]));
+        std::panic::set_hook(hook);
+        assert!(result.is_err(), "the waker's panic reaches the notifier");
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "the other waker was called"
+        );
+    }
+}
