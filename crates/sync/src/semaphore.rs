@@ -734,3 +734,92 @@ impl fmt::Debug for SemaphorePermit<'_> {
         f.debug_struct("SemaphorePermit").finish_non_exhaustive()
     }
 }
+
+#[cfg(all(test, feature = "async", not(contexture_loom)))]
+mod tests {
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use super::Semaphore;
+    use crate::parking::{self, FilterOp, DEFAULT_UNPARK_TOKEN};
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// How many threads are parked on the semaphore now (looked at without waking any).
+    fn parked(sem: &Semaphore) -> usize {
+        let mut n = 0;
+        // SAFETY: the semaphore's own key; the filter only counts, the callback does nothing.
+        unsafe {
+            parking::unpark_filter(
+                sem.raw.key(),
+                |_| {
+                    n += 1;
+                    FilterOp::Skip
+                },
+                |_| DEFAULT_UNPARK_TOKEN,
+            )
+        };
+        n
+    }
+
+    fn poll<F: Future>(f: std::pin::Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+        f.poll(&mut Context::from_waker(waker))
+    }
+
+    fn wait_until_parked(sem: &Semaphore, n: usize) {
+        while parked(sem) != n {
+            std::thread::yield_now();
+        }
+    }
+
+    /// Threads and tasks are woken oldest first, together: a thread that parked before the
+    /// task is woken by the first release, the task by the second; and the other way round.
+    #[test]
+    fn threads_and_tasks_are_woken_in_arrival_order() {
+        for thread_first in [true, false] {
+            let sem = Semaphore::new(0);
+            let count = Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(count.clone());
+            let mut task = Box::pin(sem.acquire_async());
+            std::thread::scope(|s| {
+                if !thread_first {
+                    assert!(poll(task.as_mut(), &waker).is_pending());
+                }
+                let thread = s.spawn(|| sem.acquire());
+                wait_until_parked(&sem, 1);
+                if thread_first {
+                    assert!(poll(task.as_mut(), &waker).is_pending());
+                }
+                sem.release(1);
+                if thread_first {
+                    thread.join().unwrap();
+                    assert_eq!(count.0.load(Ordering::SeqCst), 0, "the older thread first");
+                    sem.release(1);
+                    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+                    let Poll::Ready(permit) = poll(task.as_mut(), &waker) else {
+                        panic!("the woken task takes the permit")
+                    };
+                    permit.forget();
+                } else {
+                    assert_eq!(count.0.load(Ordering::SeqCst), 1, "the older task first");
+                    assert_eq!(parked(&sem), 1, "the thread still waits");
+                    let Poll::Ready(permit) = poll(task.as_mut(), &waker) else {
+                        panic!("the woken task takes the permit")
+                    };
+                    permit.forget();
+                    sem.release(1);
+                    thread.join().unwrap();
+                }
+            });
+            assert_eq!(sem.value(), 0);
+        }
+    }
+}
