@@ -78,6 +78,15 @@ fn multi_thread() -> tokio::runtime::Runtime {
 
 fn assert_send<T: Send>(_: &T) {}
 
+/// `n`, or a few under Miri (whose interpreter is thousands of times slower).
+fn scale(n: usize) -> usize {
+    if cfg!(miri) {
+        (n / 100).max(3)
+    } else {
+        n
+    }
+}
+
 /// A non-atomic increment: a lost update shows as a wrong count.
 fn bump(counter: &AtomicUsize) {
     let v = counter.load(Ordering::Relaxed);
@@ -134,7 +143,7 @@ fn lock_excludes_tasks_and_threads_together() {
             .map(|_| {
                 let (lock, count) = (lock.clone(), count.clone());
                 rt.spawn(async move {
-                    for _ in 0..200 {
+                    for _ in 0..scale(200) {
                         let _guard = lock.acquire_async().await;
                         bump(&count);
                         tokio::task::yield_now().await; // held across an await
@@ -146,7 +155,7 @@ fn lock_excludes_tasks_and_threads_together() {
             .map(|_| {
                 let (lock, count) = (lock.clone(), count.clone());
                 thread::spawn(move || {
-                    for _ in 0..200 {
+                    for _ in 0..scale(200) {
                         let _guard = lock.lock();
                         bump(&count);
                     }
@@ -161,7 +170,7 @@ fn lock_excludes_tasks_and_threads_together() {
         for t in threads {
             t.join().unwrap();
         }
-        assert_eq!(count.load(Ordering::Relaxed), 8 * 200 + 2 * 200);
+        assert_eq!(count.load(Ordering::Relaxed), 10 * scale(200));
         assert!(!lock.locked());
     });
 }
@@ -349,7 +358,7 @@ fn semaphore_bounds_tasks_and_threads_together() {
             .map(|i| {
                 let (sem, inside, most) = (sem.clone(), inside.clone(), most.clone());
                 rt.spawn(async move {
-                    for round in 0..100 {
+                    for round in 0..scale(100) {
                         let permit = if (i + round) % 3 == 0 {
                             // A timeout racing the wake-ups: dropped waiters must not leak.
                             match tokio::time::timeout(
@@ -376,7 +385,7 @@ fn semaphore_bounds_tasks_and_threads_together() {
             .map(|_| {
                 let (sem, inside, most) = (sem.clone(), inside.clone(), most.clone());
                 thread::spawn(move || {
-                    for _ in 0..100 {
+                    for _ in 0..scale(100) {
                         let _permit = sem.permit();
                         enter(&inside, &most);
                         thread::yield_now();
@@ -482,12 +491,12 @@ fn queue_async_spsc_keeps_order_on_current_thread() {
         let producer = {
             let q = q.clone();
             tokio::spawn(async move {
-                for i in 0..2000 {
+                for i in 0..scale(2000) {
                     q.put_async(i).await.unwrap();
                 }
             })
         };
-        for i in 0..2000 {
+        for i in 0..scale(2000) {
             assert_eq!(q.get_async().await, Ok(i));
         }
         producer.await.unwrap();
@@ -523,7 +532,7 @@ fn queue_threads_and_tasks_share_one_queue() {
             .map(|p| {
                 let q = q.clone();
                 thread::spawn(move || {
-                    for i in 0..1000 {
+                    for i in 0..scale(1000) {
                         q.put(p * 1000 + i).unwrap();
                     }
                 })
@@ -532,7 +541,7 @@ fn queue_threads_and_tasks_share_one_queue() {
         let async_producer = {
             let q = q.clone();
             rt.spawn(async move {
-                for i in 2000..3000 {
+                for i in 2000..2000 + scale(1000) {
                     q.put_async(i).await.unwrap();
                 }
             })
@@ -576,7 +585,9 @@ fn queue_threads_and_tasks_share_one_queue() {
             }
         });
         all.sort_unstable();
-        assert_eq!(all, (0..3000).collect::<Vec<_>>());
+        let n = scale(1000);
+        let expected: Vec<usize> = (0..3).flat_map(|p| p * 1000..p * 1000 + n).collect();
+        assert_eq!(all, expected);
     });
 }
 
@@ -792,10 +803,14 @@ fn barrier_thread_and_task_meet() {
     within_deadline("barrier mix", || {
         let barrier = Barrier::new(2).unwrap();
         thread::scope(|s| {
-            let thread = s.spawn(|| (0..50).map(|_| barrier.wait().unwrap()).collect::<Vec<_>>());
+            let thread = s.spawn(|| {
+                (0..scale(50))
+                    .map(|_| barrier.wait().unwrap())
+                    .collect::<Vec<_>>()
+            });
             let tasks: Vec<_> = futures::executor::block_on(async {
                 let mut got = Vec::new();
-                for _ in 0..50 {
+                for _ in 0..scale(50) {
                     got.push(barrier.wait_async().await.unwrap());
                 }
                 got
@@ -829,7 +844,7 @@ fn barrier_tasks_rounds_with_action() {
                 let barrier = barrier.clone();
                 rt.spawn(async move {
                     let mut sum = 0;
-                    for _ in 0..20 {
+                    for _ in 0..scale(20) {
                         sum += barrier.wait_async().await.unwrap();
                     }
                     sum
@@ -843,8 +858,8 @@ fn barrier_tasks_rounds_with_action() {
             }
             total
         });
-        assert_eq!(total, 20 * 3, "indices 0, 1 and 2 every round");
-        assert_eq!(rounds.load(Ordering::SeqCst), 20);
+        assert_eq!(total, scale(20) * 3, "indices 0, 1 and 2 every round");
+        assert_eq!(rounds.load(Ordering::SeqCst), scale(20));
     });
 }
 
