@@ -331,7 +331,7 @@ pub(crate) fn async_pipeline() {
     );
     check(
         per.iter().sum::<usize>() == ITEMS as usize,
-        "the two processor tasks and the thread processor shared the items",
+        "between them, the two processor tasks and the thread processor handled every item",
     );
     check(
         gave_up_after >= Duration::from_millis(300) && gave_up_after < Duration::from_secs(5),
