@@ -1313,3 +1313,63 @@ mod tests {
         assert_eq!(keys, model);
     }
 }
+
+#[cfg(all(test, feature = "async", not(contexture_loom)))]
+mod async_tests {
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use super::Queue;
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn poll<F: Future>(f: std::pin::Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+        f.poll(&mut Context::from_waker(waker))
+    }
+
+    /// A blocked thread getter and a waiting task getter on one queue are served in arrival
+    /// order, both ways round: the janus use case keeps FIFO among its consumers.
+    #[test]
+    fn thread_and_task_getters_are_served_in_arrival_order() {
+        for thread_first in [true, false] {
+            let q: Queue<&str> = Queue::new(0);
+            let count = Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(count.clone());
+            let mut task = Box::pin(q.get_async());
+            std::thread::scope(|s| {
+                if !thread_first {
+                    assert!(poll(task.as_mut(), &waker).is_pending());
+                }
+                let thread = s.spawn(|| q.get());
+                // Relaxed: a getter raises it under the queue lock just before it parks.
+                while q.core.getters.load(Ordering::Relaxed) == 0 {
+                    std::thread::yield_now();
+                }
+                if thread_first {
+                    assert!(poll(task.as_mut(), &waker).is_pending());
+                }
+                q.put("first").unwrap();
+                if thread_first {
+                    assert_eq!(thread.join().unwrap(), Ok("first"));
+                    assert_eq!(count.0.load(Ordering::SeqCst), 0, "the older thread first");
+                    q.put("second").unwrap();
+                    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+                    assert_eq!(poll(task.as_mut(), &waker), Poll::Ready(Ok("second")));
+                } else {
+                    assert_eq!(count.0.load(Ordering::SeqCst), 1, "the older task first");
+                    assert_eq!(poll(task.as_mut(), &waker), Poll::Ready(Ok("first")));
+                    q.put("second").unwrap();
+                    assert_eq!(thread.join().unwrap(), Ok("second"));
+                }
+            });
+        }
+    }
+}
