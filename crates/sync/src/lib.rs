@@ -57,7 +57,10 @@
 //!   (current-thread and multi-thread) and `futures::executor`.
 //! - **Threads and tasks together**: a thread may `put` and a task `get_async` on one queue;
 //!   one semaphore bounds threads and tasks; one `set` wakes both. Waiters are woken oldest
-//!   first across both kinds (each takes a ticket when it starts to wait).
+//!   first across both kinds (each takes a ticket when it starts to wait). A woken waiter
+//!   retries, so a barging acquirer may still win (as with threads alone); while tasks wait
+//!   on a `Lock`, its releases make no direct hand-off (the occasional fair hand-off of the
+//!   threads-only path), so fairness among them rests on that FIFO wake order.
 //! - **Timeouts come from the runtime**: `tokio::time::timeout(d, q.get_async())` is safe,
 //!   because every future is **cancel safe**: dropped before it resolves, it loses nothing
 //!   and blocks nobody. A `get_async` consumes no item (it takes the item in the poll that
