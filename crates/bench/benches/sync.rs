@@ -1,6 +1,7 @@
 //! `contexture_sync`'s `Lock`, `RLock`, `Condition`, `Barrier`, `Queue`, `Semaphore` and
 //! `Event` against parking_lot, std, crossbeam-channel and tokio (and,
-//! through `python/sync.py`, CPython's `threading`), measured side by side in one run.
+//! through `python/sync.py`, CPython's `threading`), measured side by side in one run; and
+//! the async faces against tokio and async-channel (paired, see the `async faces` section).
 //! `cargo xtask bench sync` prints the ratios.
 
 use std::hint::black_box;
@@ -419,6 +420,329 @@ fn event_ping_pong(c: &mut Criterion) {
     group.finish();
 }
 
+// ---- async faces (feature `async`), paired -------------------------------------------
+//
+// Each async row runs every contender batch by batch in one process, in a rotating order
+// (as `pool.rs` does): this machine drifts by ±50% between minutes, so the ratio to trust
+// is the median over rounds of ours ÷ anchor measured back to back, printed after each
+// group ("paired"). Criterion's means are printed too, for `cargo xtask bench`'s table.
+
+/// One contender: runs `n` operations, returns their time.
+type Contender<'a> = (&'static str, Box<dyn Fn(u64) -> Duration + 'a>);
+
+/// Per round: every contender's ns per operation.
+static ASYNC_ROUNDS: std::sync::Mutex<Vec<Vec<f64>>> = std::sync::Mutex::new(Vec::new());
+
+/// The time of `iters` operations of contender `timed`, in batches of at most `batch`;
+/// every batch also runs every other contender with as many operations, untimed.
+fn async_interleaved(
+    contenders: &[Contender<'_>],
+    timed: usize,
+    iters: u64,
+    batch: u64,
+) -> Duration {
+    static ROUND: AtomicUsize = AtomicUsize::new(0);
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(batch);
+        let round = ROUND.fetch_add(1, Ordering::Relaxed);
+        let mut per_op = vec![0.0; contenders.len()];
+        for k in 0..contenders.len() {
+            let i = (round + k) % contenders.len();
+            let took = (contenders[i].1)(n);
+            per_op[i] = took.as_secs_f64() * 1e9 / n as f64;
+            if i == timed {
+                total += took;
+            }
+        }
+        // Criterion's first warm-up calls run a handful of operations: noise, not rounds.
+        if n * 2 >= batch {
+            ASYNC_ROUNDS.lock().unwrap().push(per_op);
+        }
+        left -= n;
+    }
+    total
+}
+
+/// Runs one paired group (ours first in `contenders`) and prints its paired medians.
+fn paired_group(c: &mut Criterion, name: &str, contenders: &[Contender<'_>], batch: u64) {
+    ASYNC_ROUNDS.lock().unwrap().clear();
+    let mut group = c.benchmark_group(name);
+    for (i, (id, _)) in contenders.iter().enumerate() {
+        group.bench_function(*id, |b| {
+            b.iter_custom(|iters| async_interleaved(contenders, i, iters, batch))
+        });
+    }
+    group.finish();
+    let rounds = std::mem::take(&mut *ASYNC_ROUNDS.lock().unwrap());
+    if rounds.is_empty() {
+        return;
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "\n{name}: paired, {} rounds of up to {batch} (medians):",
+        rounds.len()
+    );
+    for (i, (id, _)) in contenders.iter().enumerate() {
+        let ns = median(rounds.iter().map(|r| r[i]).collect());
+        println!("  {id:<28} {ns:>9.1} ns/op");
+    }
+    for (i, (id, _)) in contenders.iter().enumerate().skip(1) {
+        let ratio = median(rounds.iter().map(|r| r[0] / r[i]).collect());
+        println!("  {} / {id}: {ratio:.2}", contenders[0].0);
+    }
+}
+
+fn current_thread_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+/// One producer task, one consumer task, bounded 1024, on a tokio current-thread runtime:
+/// per item.
+fn async_queue_1p1c(c: &mut Criterion) {
+    const CAP: usize = 1024;
+    let rt = current_thread_rt();
+    let rt = &rt;
+    let contenders: Vec<Contender<'_>> = vec![
+        (
+            "contexture",
+            Box::new(move |n| {
+                rt.block_on(async move {
+                    let q = std::sync::Arc::new(contexture_sync::Queue::new(CAP));
+                    let start = Instant::now();
+                    let producer = {
+                        let q = q.clone();
+                        tokio::spawn(async move {
+                            for i in 0..n {
+                                q.put_async(i).await.unwrap();
+                            }
+                        })
+                    };
+                    for _ in 0..n {
+                        black_box(q.get_async().await.unwrap());
+                    }
+                    let took = start.elapsed();
+                    producer.await.unwrap();
+                    took
+                })
+            }),
+        ),
+        (
+            "tokio mpsc",
+            Box::new(move |n| {
+                rt.block_on(async move {
+                    let (tx, mut rx) = tokio::sync::mpsc::channel(CAP);
+                    let start = Instant::now();
+                    let producer = tokio::spawn(async move {
+                        for i in 0..n {
+                            tx.send(i).await.unwrap();
+                        }
+                    });
+                    for _ in 0..n {
+                        black_box(rx.recv().await.unwrap());
+                    }
+                    let took = start.elapsed();
+                    producer.await.unwrap();
+                    took
+                })
+            }),
+        ),
+        (
+            "async-channel",
+            Box::new(move |n| {
+                rt.block_on(async move {
+                    let (tx, rx) = async_channel::bounded(CAP);
+                    let start = Instant::now();
+                    let producer = tokio::spawn(async move {
+                        for i in 0..n {
+                            tx.send(i).await.unwrap();
+                        }
+                    });
+                    for _ in 0..n {
+                        black_box(rx.recv().await.unwrap());
+                    }
+                    let took = start.elapsed();
+                    producer.await.unwrap();
+                    took
+                })
+            }),
+        ),
+    ];
+    paired_group(
+        c,
+        "sync async queue 1p1c tasks bounded 1024 (per item)",
+        &contenders,
+        20_000,
+    );
+}
+
+/// A thread producer (blocking puts) and a task consumer (on a current-thread runtime)
+/// through one bounded queue of 1024: per item. The anchors' blocking sends stand in for
+/// Python's `janus` (crates.io's `janus` is an unrelated crate).
+fn async_thread_to_task(c: &mut Criterion) {
+    const CAP: usize = 1024;
+    let rt = current_thread_rt();
+    let rt = &rt;
+    let contenders: Vec<Contender<'_>> = vec![
+        (
+            "contexture",
+            Box::new(move |n| {
+                let q = contexture_sync::Queue::new(CAP);
+                thread::scope(|s| {
+                    let start = Instant::now();
+                    s.spawn(|| {
+                        for i in 0..n {
+                            q.put(i).unwrap();
+                        }
+                    });
+                    rt.block_on(async {
+                        for _ in 0..n {
+                            black_box(q.get_async().await.unwrap());
+                        }
+                    });
+                    start.elapsed()
+                })
+            }),
+        ),
+        (
+            "tokio mpsc blocking_send",
+            Box::new(move |n| {
+                let (tx, mut rx) = tokio::sync::mpsc::channel(CAP);
+                thread::scope(|s| {
+                    let start = Instant::now();
+                    s.spawn(move || {
+                        for i in 0..n {
+                            tx.blocking_send(i).unwrap();
+                        }
+                    });
+                    rt.block_on(async {
+                        for _ in 0..n {
+                            black_box(rx.recv().await.unwrap());
+                        }
+                    });
+                    start.elapsed()
+                })
+            }),
+        ),
+        (
+            "async-channel send_blocking",
+            Box::new(move |n| {
+                let (tx, rx) = async_channel::bounded(CAP);
+                thread::scope(|s| {
+                    let start = Instant::now();
+                    s.spawn(move || {
+                        for i in 0..n {
+                            tx.send_blocking(i).unwrap();
+                        }
+                    });
+                    rt.block_on(async {
+                        for _ in 0..n {
+                            black_box(rx.recv().await.unwrap());
+                        }
+                    });
+                    start.elapsed()
+                })
+            }),
+        ),
+    ];
+    paired_group(
+        c,
+        "sync async queue thread producer to task consumer (per item)",
+        &contenders,
+        20_000,
+    );
+}
+
+/// `acquire_async` + release with nobody else around, inside one task.
+fn async_uncontended(c: &mut Criterion) {
+    let rt = current_thread_rt();
+    let rt = &rt;
+    let sem = contexture_sync::Semaphore::new(1);
+    let tokio_sem = tokio::sync::Semaphore::new(1);
+    let (sem, tokio_sem) = (&sem, &tokio_sem);
+    let contenders: Vec<Contender<'_>> = vec![
+        (
+            "contexture",
+            Box::new(move |n| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        drop(black_box(sem).acquire_async().await);
+                    }
+                    start.elapsed()
+                })
+            }),
+        ),
+        (
+            "tokio Semaphore::acquire",
+            Box::new(move |n| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        drop(black_box(tokio_sem).acquire().await.unwrap());
+                    }
+                    start.elapsed()
+                })
+            }),
+        ),
+    ];
+    paired_group(
+        c,
+        "sync async semaphore acquire_async+release (uncontended)",
+        &contenders,
+        100_000,
+    );
+
+    let lock = Lock::new();
+    let tokio_mutex = tokio::sync::Mutex::new(());
+    let (lock, tokio_mutex) = (&lock, &tokio_mutex);
+    let contenders: Vec<Contender<'_>> = vec![
+        (
+            "contexture",
+            Box::new(move |n| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        drop(black_box(lock).acquire_async().await);
+                    }
+                    start.elapsed()
+                })
+            }),
+        ),
+        (
+            "tokio Mutex::lock",
+            Box::new(move |n| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        drop(black_box(tokio_mutex).lock().await);
+                    }
+                    start.elapsed()
+                })
+            }),
+        ),
+    ];
+    paired_group(
+        c,
+        "sync async lock acquire_async+release (uncontended)",
+        &contenders,
+        100_000,
+    );
+}
+
+criterion_group!(
+    async_faces,
+    async_queue_1p1c,
+    async_thread_to_task,
+    async_uncontended
+);
+
 criterion_group!(
     benches,
     uncontended,
@@ -430,4 +754,4 @@ criterion_group!(
     semaphore_uncontended,
     event_ping_pong
 );
-criterion_main!(benches);
+criterion_main!(benches, async_faces);

@@ -3,10 +3,13 @@
 Same operations as the Rust groups: threading.Lock acquire+release uncontended, two threads
 contending with fixed work, RLock at depth 1 and 3, a Condition ping-pong round trip, a
 2-thread Barrier round, a 1-producer/1-consumer queue.Queue(1024) per item, Semaphore
-acquire+release uncontended, and an Event ping-pong round trip.
+acquire+release uncontended, and an Event ping-pong round trip; and asyncio's faces: a
+1-producer-task/1-consumer-task asyncio.Queue(1024) per item, asyncio.Lock and
+asyncio.Semaphore acquire+release uncontended inside one task.
 `CONTEXTURE_BENCH_QUICK=1` shortens the runs; `CONTEXTURE_BENCH_FILTER` selects groups.
 """
 
+import asyncio
 import os
 import queue
 import threading
@@ -171,6 +174,53 @@ def event_ping_pong():
     report("sync event ping-pong", elapsed / rounds * 1e9)
 
 
+def async_queue_1p1c():
+    items = 50_000 * SCALE
+
+    async def run():
+        q = asyncio.Queue(1024)
+
+        async def producer():
+            for i in range(items):
+                await q.put(i)
+
+        start = time.perf_counter()
+        task = asyncio.create_task(producer())
+        for _ in range(items):
+            await q.get()
+        elapsed = time.perf_counter() - start
+        await task
+        return elapsed
+
+    elapsed = asyncio.run(run())
+    report("sync async queue 1p1c tasks bounded 1024 (per item)", elapsed / items * 1e9)
+
+
+def async_uncontended():
+    n = 100_000 * SCALE
+
+    async def lock_run():
+        lock = asyncio.Lock()
+        start = time.perf_counter()
+        for _ in range(n):
+            async with lock:
+                pass
+        return time.perf_counter() - start
+
+    async def sem_run():
+        sem = asyncio.Semaphore(1)
+        start = time.perf_counter()
+        for _ in range(n):
+            async with sem:
+                pass
+        return time.perf_counter() - start
+
+    best = min(asyncio.run(sem_run()) for _ in range(3))
+    report("sync async semaphore acquire_async+release (uncontended)", best / n * 1e9)
+    best = min(asyncio.run(lock_run()) for _ in range(3))
+    report("sync async lock acquire_async+release (uncontended)", best / n * 1e9)
+
+
 if __name__ == "__main__":
     uncontended()
     contended()
@@ -180,3 +230,5 @@ if __name__ == "__main__":
     queue_1p1c()
     semaphore_uncontended()
     event_ping_pong()
+    async_queue_1p1c()
+    async_uncontended()

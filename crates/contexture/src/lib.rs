@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | [`local`] | `threading.local` | per-object thread-local storage that drops each thread's value when the thread exits |
 //! | [`ctxvar`] | `contextvars` | context variables; O(1) copy-on-write contexts that follow threads and tasks |
-//! | [`sync`] | `threading`, `queue` | Lock, RLock, Condition over a reentrant lock, and more, with Python's semantics |
+//! | [`sync`] | `threading`, `queue`, asyncio's `Lock`/`Semaphore`/`Event`/`Barrier`/`Queue` | Lock, RLock, Condition over a reentrant lock, and more, with Python's semantics; one object serves threads (blocking calls) and tasks (`*_async` futures) together |
 //! | [`pool`] | `concurrent.futures` | a thread pool with handles, callbacks, `map`, `as_completed`, `wait`; each job runs in a copy of the submitter's context |
 //! | [`actor`] | actors on `asyncio` | actors on tokio: typed handlers, eager `ask`, bounded mailboxes with a system lane, links, monitors, supervision, timers; each message carries the sender's context |
 //!
@@ -26,6 +26,7 @@
 //!
 //! One per module, all on by default: `local`, `ctxvar`, `sync`, `pool`, `actor`; plus `tokio`
 //! (off by default) for `contexture::ctxvar::{spawn, spawn_blocking, TaskGroup, gather, try_gather}`.
+//! `sync` turns on contexture-sync's `async` feature (the async faces; no runtime dependency).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]

@@ -2,7 +2,15 @@
 //! a default timeout, `abort` and `reset`; and its [`BarrierBuilder`].
 
 use std::fmt;
+#[cfg(feature = "async")]
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+#[cfg(feature = "async")]
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Waker;
+#[cfg(feature = "async")]
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::error::{BrokenBarrier, ZeroParties};
@@ -26,12 +34,28 @@ struct CellPtr(*const AtomicU8);
 // still inside `wait` (see `State::waiting`); it carries no thread affinity.
 unsafe impl Send for CellPtr {}
 
+/// A waiter of the current round.
+enum Waiter {
+    /// A thread in `wait`: its outcome cell, on its stack.
+    Thread(CellPtr),
+    /// A task in `wait_async`: its outcome cell (shared with its future, which also keeps
+    /// its index) and the waker to call once it is decided.
+    #[cfg_attr(not(feature = "async"), allow(dead_code))]
+    Task { cell: Arc<AtomicU8>, waker: Waker },
+}
+
 struct State {
-    /// The outcome cells of the threads waiting in the current round, in arrival order
-    /// (index `i` is the thread that arrived `i`-th). A waiter does not leave `wait` before
-    /// its cell is decided, and a cell is decided (one atomic swap, the decider's last access
-    /// to it) only while in this list and only under the lock, after which it is removed.
-    waiting: Vec<CellPtr>,
+    /// The waiters of the current round, in arrival order. A thread does not leave `wait`
+    /// before its cell is decided, and a cell is decided (one atomic swap, the decider's last
+    /// access to a thread's cell) only while in this list and only under the lock, after
+    /// which it is removed. A task's future that is dropped undecided removes its entry
+    /// (under the lock) and gives its index back in `free`.
+    waiting: Vec<Waiter>,
+    /// Indices of this round given back by withdrawn tasks; the next arrivals take them
+    /// first, so the indices of a round stay distinct.
+    free: Vec<usize>,
+    /// Tasks waiting for a running action to finish before they join.
+    entering_tasks: Vec<Waker>,
     /// Broken by a timeout, `abort` or a panicking action, until `reset`.
     broken: bool,
     /// The last thread of a round is running the action (without the lock); arrivals wait
@@ -187,7 +211,9 @@ impl Barrier {
     /// ```
     pub fn abort(&self) {
         let mut st = self.state.lock();
-        self.break_locked(&mut st);
+        let wakers = self.break_locked(&mut st);
+        drop(st);
+        wake(wakers);
     }
 
     /// Makes a broken barrier usable again; the threads waiting now get [`BrokenBarrier`]
@@ -205,9 +231,11 @@ impl Barrier {
     /// ```
     pub fn reset(&self) {
         let mut st = self.state.lock();
-        self.decide(&mut st, BROKEN);
+        let wakers = self.decide(&mut st, BROKEN);
         st.broken = false;
         st.epoch = st.epoch.wrapping_add(1);
+        drop(st);
+        wake(wakers);
     }
 
     /// The number of threads needed to pass the barrier (Python: `barrier.parties`).
@@ -288,11 +316,11 @@ impl Barrier {
         if st.broken {
             return Err(BrokenBarrier { panic: None });
         }
-        let index = st.waiting.len();
-        if index + 1 == self.parties {
+        let index = st.free.pop().unwrap_or(st.waiting.len());
+        if st.waiting.len() + 1 == self.parties {
             return self.complete_round(st, index);
         }
-        st.waiting.push(CellPtr(&cell));
+        st.waiting.push(Waiter::Thread(CellPtr(&cell)));
         drop(st);
 
         // Spin on our own cell first: on a multi-core machine the round often completes
@@ -334,7 +362,9 @@ impl Barrier {
                 if cell.load(Ordering::Relaxed) == PARKED {
                     // Still undecided, so still in `waiting`: our timeout breaks the round
                     // (and decides our own cell too).
-                    self.break_locked(&mut st);
+                    let wakers = self.break_locked(&mut st);
+                    drop(st);
+                    wake(wakers);
                 }
             }
             let outcome = cell.load(Ordering::Acquire);
@@ -362,41 +392,177 @@ impl Barrier {
                 st.entering = 0;
                 self.unpark_all(self.enter_key());
             }
+            let entering = std::mem::take(&mut st.entering_tasks);
             if st.epoch != epoch {
                 // Aborted or reset during the action: the waiters already got their error.
+                drop(st);
+                wake(entering);
                 return Err(BrokenBarrier { panic: ran.err() });
             }
             if let Err(payload) = ran {
-                self.break_locked(&mut st);
+                let wakers = self.break_locked(&mut st);
+                drop(st);
+                wake(entering);
+                wake(wakers);
                 return Err(BrokenBarrier {
                     panic: Some(payload),
                 });
             }
+            let wakers = self.decide(&mut st, RELEASED);
+            drop(st);
+            wake(entering);
+            wake(wakers);
+            return Ok(index);
         }
-        self.decide(&mut st, RELEASED);
+        let wakers = self.decide(&mut st, RELEASED);
+        drop(st);
+        wake(wakers);
         Ok(index)
     }
 
-    fn break_locked(&self, st: &mut State) {
+    #[must_use = "the tasks' wakers are called once the lock is released"]
+    fn break_locked(&self, st: &mut State) -> Vec<Waker> {
         st.broken = true;
         st.epoch = st.epoch.wrapping_add(1);
-        self.decide(st, BROKEN);
+        self.decide(st, BROKEN)
     }
 
-    /// Decides every waiter of the round and wakes the parked ones. Under the lock, so that
-    /// only this round's waiters can be parked on the round key when we unpark it (a
-    /// waiter of the next round must take the lock to join).
-    fn decide(&self, st: &mut State, outcome: u8) {
+    /// Decides every waiter of the round and wakes the parked threads; returns the tasks'
+    /// wakers, to call once the lock is released. Under the lock, so that only this round's
+    /// waiters can be parked on the round key when we unpark it (a waiter of the next round
+    /// must take the lock to join).
+    #[must_use = "the tasks' wakers are called once the lock is released"]
+    fn decide(&self, st: &mut State, outcome: u8) -> Vec<Waker> {
         let mut parked = false;
-        for CellPtr(cell) in st.waiting.drain(..) {
-            // SAFETY: the cell's waiter is still inside `wait` (its cell is undecided) and
-            // stays there until it sees this swap, which is our last access to the cell.
-            // Release: publishes the round (and the action's effects) to the waiter.
-            let old = unsafe { &*cell }.swap(outcome, Ordering::Release);
-            parked |= old == PARKED;
+        let mut wakers = Vec::new();
+        st.free.clear();
+        for waiter in st.waiting.drain(..) {
+            match waiter {
+                Waiter::Thread(CellPtr(cell)) => {
+                    // SAFETY: the cell's waiter is still inside `wait` (its cell is
+                    // undecided) and stays there until it sees this swap, which is our last
+                    // access to the cell. Release: publishes the round (and the action's
+                    // effects) to the waiter.
+                    let old = unsafe { &*cell }.swap(outcome, Ordering::Release);
+                    parked |= old == PARKED;
+                }
+                Waiter::Task { cell, waker } => {
+                    // Release: as for a thread.
+                    cell.store(outcome, Ordering::Release);
+                    wakers.push(waker);
+                }
+            }
         }
         if parked {
             self.unpark_all(self.round_key());
+        }
+        wakers
+    }
+
+    /// Waits, without blocking the thread, until all parties have arrived (asyncio:
+    /// `await barrier.wait()`); resolves to this waiter's index in `0..parties`, or
+    /// [`BrokenBarrier`] as [`wait`](Self::wait). Threads and tasks may meet at one barrier.
+    /// If this task is the last to arrive, it runs the action inside this poll.
+    ///
+    /// The default timeout ([`BarrierBuilder::timeout`]) does not apply (asyncio's barrier
+    /// has none): wrap the future in your runtime's timeout. **Cancelling** (dropping the
+    /// future before it resolves) follows asyncio's rule for a cancelled waiter: the task
+    /// *withdraws* from the round, which then needs one more arrival, and the barrier is
+    /// not broken; its index goes to the next arrival, so a round's indices stay distinct.
+    /// (A thread's timeout breaks the barrier instead, as in `threading`; a cancel is the
+    /// task's own choice to leave, not a failure of the round, and `select!` or a timeout
+    /// racing a barrier must not break it for everyone else.)
+    ///
+    /// ```
+    /// use contexture_sync::Barrier;
+    ///
+    /// let barrier = Barrier::new(2).unwrap();
+    /// std::thread::scope(|s| {
+    ///     let thread = s.spawn(|| barrier.wait().unwrap());
+    ///     let task = futures::executor::block_on(barrier.wait_async()).unwrap();
+    ///     assert_eq!(task + thread.join().unwrap(), 1); // 0 and 1
+    /// });
+    /// ```
+    #[cfg(feature = "async")]
+    pub fn wait_async(&self) -> impl Future<Output = Result<usize, BrokenBarrier>> + Send + '_ {
+        WaitAsync {
+            barrier: self,
+            waiting: None,
+        }
+    }
+
+    /// One poll of `wait_async`; `waiting` holds the task's cell and index once it joined.
+    #[cfg(feature = "async")]
+    fn poll_wait(
+        &self,
+        waiting: &mut Option<(Arc<AtomicU8>, usize)>,
+        waker: &Waker,
+    ) -> Poll<Result<usize, BrokenBarrier>> {
+        if let Some((cell, index)) = waiting {
+            // Acquire: the action and everything before the decision happen before our
+            // return.
+            let outcome = cell.load(Ordering::Acquire);
+            if outcome != PENDING {
+                let index = *index;
+                *waiting = None;
+                return Poll::Ready(outcome_to_result(outcome, index));
+            }
+            let mut st = self.state.lock();
+            let outcome = cell.load(Ordering::Acquire);
+            if outcome != PENDING {
+                drop(st);
+                let index = *index;
+                *waiting = None;
+                return Poll::Ready(outcome_to_result(outcome, index));
+            }
+            // Undecided, so still in the list: refresh the waker.
+            for entry in &mut st.waiting {
+                if let Waiter::Task { cell: c, waker: w } = entry {
+                    if Arc::ptr_eq(c, cell) {
+                        if !w.will_wake(waker) {
+                            *w = waker.clone();
+                        }
+                        break;
+                    }
+                }
+            }
+            return Poll::Pending;
+        }
+        let mut st = self.state.lock();
+        if st.action_running {
+            // Arrivals wait for the round to drain (Python's rule), as threads do.
+            st.entering_tasks.push(waker.clone());
+            return Poll::Pending;
+        }
+        if st.broken {
+            return Poll::Ready(Err(BrokenBarrier { panic: None }));
+        }
+        let index = st.free.pop().unwrap_or(st.waiting.len());
+        if st.waiting.len() + 1 == self.parties {
+            return Poll::Ready(self.complete_round(st, index));
+        }
+        let cell = Arc::new(AtomicU8::new(PENDING));
+        st.waiting.push(Waiter::Task {
+            cell: Arc::clone(&cell),
+            waker: waker.clone(),
+        });
+        *waiting = Some((cell, index));
+        Poll::Pending
+    }
+
+    /// A `wait_async` dropped before it resolved: withdraws from the round if still in it.
+    #[cfg(feature = "async")]
+    fn withdraw(&self, cell: &Arc<AtomicU8>, index: usize) {
+        let mut st = self.state.lock();
+        if cell.load(Ordering::Relaxed) != PENDING {
+            return; // decided: the round is over, nothing to withdraw from
+        }
+        let at = st.waiting.iter().position(
+            |entry| matches!(entry, Waiter::Task { cell: c, .. } if Arc::ptr_eq(c, cell)),
+        );
+        if let Some(at) = at {
+            st.waiting.remove(at);
+            st.free.push(index);
         }
     }
 
@@ -404,6 +570,40 @@ impl Barrier {
         // SAFETY: both keys are addresses of our own fields, used only for this; the filter
         // and callback do nothing.
         unsafe { parking::unpark_filter(key, |_| FilterOp::Unpark, |_| DEFAULT_UNPARK_TOKEN) };
+    }
+}
+
+/// The future of [`Barrier::wait_async`].
+#[cfg(feature = "async")]
+struct WaitAsync<'a> {
+    barrier: &'a Barrier,
+    waiting: Option<(Arc<AtomicU8>, usize)>,
+}
+
+#[cfg(feature = "async")]
+impl Future for WaitAsync<'_> {
+    type Output = Result<usize, BrokenBarrier>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        this.barrier.poll_wait(&mut this.waiting, cx.waker())
+    }
+}
+
+#[cfg(feature = "async")]
+impl Drop for WaitAsync<'_> {
+    fn drop(&mut self) {
+        if let Some((cell, index)) = &self.waiting {
+            self.barrier.withdraw(cell, *index);
+        }
+    }
+}
+
+/// Calls the wakers a decision collected, once the lock is released (a panicking waker
+/// does not keep the others from being woken).
+fn wake(wakers: Vec<Waker>) {
+    if !wakers.is_empty() {
+        crate::waitlist::wake_all(wakers);
     }
 }
 
@@ -495,6 +695,8 @@ impl BarrierBuilder {
             action: self.action,
             state: Mutex::new(State {
                 waiting: Vec::with_capacity((self.parties - 1).min(64)),
+                free: Vec::new(),
+                entering_tasks: Vec::new(),
                 broken: false,
                 action_running: false,
                 entering: 0,

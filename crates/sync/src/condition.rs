@@ -196,6 +196,9 @@ use sealed::Token;
 ///   [`wait_until`](Self::wait_until) release the lock completely (every recursion level of
 ///   an `RLock`), sleep until notified (or timed out), then take the lock back at the same
 ///   depth. [`wait_for`](Self::wait_for) loops on a predicate.
+/// - Thread-bound: it has no async face (its default lock is an [`RLock`], owned by a
+///   thread, and a task may resume on another thread). In async code, signal with an
+///   [`Event`](crate::Event) or a [`Queue`](crate::Queue) (`wait_async`, `get_async`).
 /// - [`notify(n)`](Self::notify) wakes exactly `min(n, waiting)` threads, oldest first;
 ///   [`notify_all`](Self::notify_all) wakes every waiter.
 /// - A waiter returns only when notified or timed out: no spurious wakeups, and a

@@ -1,15 +1,25 @@
-//! [`Event`]: Python's `threading.Event`, a flag threads can wait for, in one byte.
+//! [`Event`]: Python's `threading.Event` (and asyncio's, with the `async` feature), a flag
+//! threads and tasks can wait for, in one state byte.
 
 use std::fmt;
+#[cfg(feature = "async")]
+use std::future::Future;
+#[cfg(feature = "async")]
+use std::pin::Pin;
+#[cfg(feature = "async")]
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::loom::{AtomicU8, Ordering, SpinWait};
+use crate::loom::{AtomicU8, ListMutex, Ordering, SpinWait};
 use crate::parking::{self, FilterOp, ParkResult, UnparkToken};
+use crate::waitlist::{self, WaitList};
 
 /// Set while the flag is set.
-const SET: u8 = 0b01;
+const SET: u8 = 0b001;
 /// Set while threads may be parked on the event (or are about to park).
-const PARKED: u8 = 0b10;
+const PARKED: u8 = 0b010;
+/// Set while tasks may be waiting in the event's async waiter list (or are about to).
+const ASYNC: u8 = 0b100;
 
 /// Handed to the waiters a `set()` wakes: they return `true` whatever the flag is by the
 /// time they run.
@@ -22,7 +32,7 @@ const TOKEN_SET: UnparkToken = UnparkToken(1);
 /// A waiter woken by `set()` returns `true` even if `clear()` ran before it was scheduled
 /// again (as in Python): the wake-up itself carries the news.
 ///
-/// One byte. `is_set` and a `wait` on a set event are one load; a waiter spins briefly,
+/// One state byte (plus the list of waiting tasks). `is_set` and a `wait` on a set event are one load; a waiter spins briefly,
 /// then parks in `parking_lot_core` on the event's address; `set` wakes every parked
 /// waiter at once and costs one atomic operation when nobody waits.
 ///
@@ -41,6 +51,7 @@ pub struct Event {
     /// |-----|---------|
     /// | 0 `SET` | the flag |
     /// | 1 `PARKED` | threads may be parked on `&self.state` (a stale `1` only sends the next `set` through the slow path) |
+    /// | 2 `ASYNC` | tasks may be waiting in `waiters` (likewise); set under the `waiters` lock while `SET` is clear, cleared under it |
     ///
     /// `SET` is lowered by `clear` (an atomic `and`) and raised by `set`: by a
     /// compare-and-swap while `PARKED` is clear, otherwise under the parking queue lock, in
@@ -48,6 +59,8 @@ pub struct Event {
     /// outlives its `set`). `PARKED` is set by a thread about to park and cleared only under
     /// the parking queue lock (by `set` waking everyone, or by the last waiter timing out).
     state: AtomicU8,
+    /// The waiting tasks (`wait_async`).
+    waiters: ListMutex<WaitList>,
 }
 
 impl Event {
@@ -64,6 +77,7 @@ impl Event {
     pub const fn new() -> Self {
         Event {
             state: AtomicU8::new(0),
+            waiters: ListMutex::new(WaitList::new()),
         }
     }
 
@@ -73,6 +87,7 @@ impl Event {
     pub fn new() -> Self {
         Event {
             state: AtomicU8::new(0),
+            waiters: ListMutex::new(WaitList::new()),
         }
     }
 
@@ -226,10 +241,11 @@ impl Event {
             match unsafe {
                 parking::park_while_only_parked(
                     self.key(),
-                    || self.state.load(Ordering::Relaxed) == PARKED,
+                    || self.state.load(Ordering::Relaxed) & !ASYNC == PARKED,
                     || {
                         self.state.fetch_and(!PARKED, Ordering::Relaxed);
                     },
+                    parking::DEFAULT_PARK_TOKEN,
                     deadline,
                 )
             } {
@@ -258,7 +274,7 @@ impl Event {
     fn set_slow(&self) {
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
-            if state & PARKED != 0 {
+            if state & (PARKED | ASYNC) != 0 {
                 break;
             }
             // Nobody parked: raise the flag, outside the queue lock. Release: as in `set` (a
@@ -274,29 +290,137 @@ impl Event {
                 Err(now) => state = now,
             }
         }
-        let callback = |_| {
-            // Under the queue lock: raise the flag and take `PARKED` back (every thread
-            // parked on the key is being unparked). Other writers meanwhile: `clear` (lowers
-            // `SET`), and a waiter's CAS that raises `PARKED` (needs it clear), hence a loop.
-            // Release: as in `set`; the woken threads are also ordered by the queue lock.
+        // Tasks register under the list lock while `SET` is clear: holding it, we raise the
+        // flag and notify every registered task in one step, as for the threads below.
+        let mut list = waitlist::lock(&self.waiters);
+        let raise = || {
+            // Raise the flag and take `PARKED` and `ASYNC` back (every waiter is being
+            // woken). Other writers meanwhile: `clear` (lowers `SET`), and a thread's CAS
+            // that raises `PARKED` (needs it clear), hence a loop. Release: as in `set`; the
+            // woken threads are also ordered by the queue lock, the tasks by the list lock.
             let mut state = self.state.load(Ordering::Relaxed);
             while let Err(now) = self.state.compare_exchange_weak(
                 state,
-                (state | SET) & !PARKED,
+                (state | SET) & !(PARKED | ASYNC),
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
                 state = now;
             }
+        };
+        let callback = |_| {
+            // Under the queue lock, so no thread parks between the flag and its wake-up (a
+            // thread validates under that lock), even when we saw no `PARKED`.
+            raise();
             TOKEN_SET
         };
         // SAFETY: the key is our own state byte; the filter and callback only use atomics,
         // cannot panic and do not call into the parking layer.
         unsafe { parking::unpark_filter(self.key(), |_| FilterOp::Unpark, callback) };
+        let mut wakers = Vec::new();
+        list.notify_all(&mut wakers);
+        drop(list);
+        waitlist::wake_all(wakers);
+    }
+
+    /// One poll of `wait_async`: ready once a `set` notified the task or the flag is up;
+    /// otherwise registers the task.
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn poll_wait(&self, ticket: &mut Option<u64>, waker: &std::task::Waker) -> bool {
+        if ticket.is_none() && self.is_set() {
+            return true;
+        }
+        let mut list = waitlist::lock(&self.waiters);
+        if list.is_notified(*ticket) {
+            // Woken by `set`: done even if cleared since (Python's rule).
+            list.remove(ticket);
+            return true;
+        }
+        // Acquire: as in `is_set`.
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            if state & SET != 0 {
+                list.remove(ticket);
+                return true;
+            }
+            // Relaxed: the list lock orders this against `set`.
+            match self.state.compare_exchange_weak(
+                state,
+                state | ASYNC,
+                Ordering::Relaxed,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => state = now,
+            }
+        }
+        list.register(ticket, waker);
+        false
+    }
+
+    /// Waits, without blocking the thread, until the flag is set (asyncio:
+    /// `await event.wait()`). As with [`wait`](Self::wait), a task notified by `set()`
+    /// completes even if `clear()` ran before it was polled again; one `set()` wakes the
+    /// blocked threads and the waiting tasks together.
+    ///
+    /// Executor-agnostic and cancel safe: dropping the future only takes it off the list.
+    /// `tokio::time::timeout(d, event.wait_async())` is the timed form.
+    ///
+    /// ```
+    /// use contexture_sync::Event;
+    ///
+    /// let event = Event::new();
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| event.set());
+    ///     futures::executor::block_on(event.wait_async());
+    /// });
+    /// assert!(event.is_set());
+    /// ```
+    #[cfg(feature = "async")]
+    pub fn wait_async(&self) -> impl Future<Output = ()> + Send + '_ {
+        WaitAsync {
+            event: self,
+            ticket: None,
+        }
     }
 
     pub(crate) fn key(&self) -> usize {
         &self.state as *const AtomicU8 as usize
+    }
+}
+
+/// The future of [`Event::wait_async`].
+#[cfg(feature = "async")]
+struct WaitAsync<'a> {
+    event: &'a Event,
+    ticket: Option<u64>,
+}
+
+#[cfg(feature = "async")]
+impl Future for WaitAsync<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if this.event.poll_wait(&mut this.ticket, cx.waker()) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+#[cfg(feature = "async")]
+impl Drop for WaitAsync<'_> {
+    fn drop(&mut self) {
+        if self.ticket.is_some() {
+            let mut list = waitlist::lock(&self.event.waiters);
+            list.remove(&mut self.ticket);
+            if !list.has_waiting() {
+                // Relaxed: `ASYNC` is only set under the list lock we hold.
+                self.event.state.fetch_and(!ASYNC, Ordering::Relaxed);
+            }
+        }
     }
 }
 

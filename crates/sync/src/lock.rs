@@ -1,16 +1,26 @@
 //! [`Lock`]: Python's `threading.Lock`, a one-byte mutex that any thread may release.
 
 use std::fmt;
+#[cfg(feature = "async")]
+use std::future::Future;
+#[cfg(feature = "async")]
+use std::pin::Pin;
+use std::task::Waker;
+#[cfg(feature = "async")]
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::error::ReleaseError;
-use crate::loom::{AtomicU8, Ordering, SpinWait};
-use crate::parking::{self, ParkResult, UnparkResult, UnparkToken, DEFAULT_PARK_TOKEN};
+use crate::loom::{AtomicU8, ListMutex, Ordering, SpinWait};
+use crate::parking::{self, FilterOp, ParkResult, UnparkResult, UnparkToken};
+use crate::waitlist::{self, WaitList};
 
 /// Set while the lock is held.
-const LOCKED: u8 = 0b01;
+const LOCKED: u8 = 0b001;
 /// Set while threads may be parked on the lock (or are about to park).
-const PARKED: u8 = 0b10;
+const PARKED: u8 = 0b010;
+/// Set while tasks may be waiting in the lock's async waiter list (or are about to).
+const ASYNC: u8 = 0b100;
 
 /// Handed to an unparked waiter: the lock was released to it directly (fair hand-off), so it
 /// holds the lock on waking.
@@ -28,7 +38,8 @@ const TOKEN_NORMAL: UnparkToken = UnparkToken(0);
 /// [`LockGuard`] ([`lock`](Self::lock), [`try_lock`](Self::try_lock),
 /// [`lock_timeout`](Self::lock_timeout), [`lock_until`](Self::lock_until)).
 ///
-/// One byte; the uncontended acquire and release are each one compare-and-swap. Waiters
+/// One state byte (plus the list of waiting tasks); the uncontended acquire and release are
+/// each one compare-and-swap. Waiters
 /// spin briefly, then park in `parking_lot_core` on the lock's address; about every 0.5 ms a
 /// release hands the lock straight to the longest waiter so no waiter starves.
 ///
@@ -53,11 +64,16 @@ pub struct Lock {
     /// |-----|---------|
     /// | 0 `LOCKED` | the lock is held |
     /// | 1 `PARKED` | threads may be parked on `&self.state` (stale `1`s are harmless: they only send the next release through the slow path) |
+    /// | 2 `ASYNC` | tasks may be waiting in `waiters` (likewise) |
     ///
     /// `LOCKED` is set by acquirers (CAS from a state without it) and cleared by releasers;
     /// `PARKED` is set by a thread about to park and cleared only under the parking queue
     /// lock (by the releaser that wakes the last waiter, or by the last waiter timing out).
+    /// `ASYNC` is set by a task about to wait, under the `waiters` lock and only while
+    /// `LOCKED` is set, and cleared only under that lock.
     state: AtomicU8,
+    /// The waiting tasks (`acquire_async`).
+    waiters: ListMutex<WaitList>,
 }
 
 impl Lock {
@@ -74,6 +90,7 @@ impl Lock {
     pub const fn new() -> Self {
         Lock {
             state: AtomicU8::new(0),
+            waiters: ListMutex::new(WaitList::new()),
         }
     }
 
@@ -83,6 +100,7 @@ impl Lock {
     pub fn new() -> Self {
         Lock {
             state: AtomicU8::new(0),
+            waiters: ListMutex::new(WaitList::new()),
         }
     }
 
@@ -241,6 +259,36 @@ impl Lock {
         LockGuard { lock: self }
     }
 
+    /// Waits, without blocking the thread, until the lock is acquired; resolves to a guard
+    /// that releases it when dropped (asyncio: `await lock.acquire()` / `async with lock:`).
+    /// The guard is `Send`, so it may be held across `.await` on a multi-thread runtime;
+    /// threads blocked in [`acquire`](Self::acquire) and tasks waiting here are woken
+    /// oldest first, together.
+    ///
+    /// Executor-agnostic (plain `Waker`s) and cancel safe: a future dropped before it
+    /// resolves does not hold the lock (it takes it in the poll that resolves it), and a
+    /// wake-up it had been sent goes to the next waiter. So
+    /// `tokio::time::timeout(d, lock.acquire_async())` is the timed form.
+    ///
+    /// ```
+    /// use contexture_sync::Lock;
+    ///
+    /// let lock = Lock::new();
+    /// futures::executor::block_on(async {
+    ///     let guard = lock.acquire_async().await;
+    ///     assert!(lock.locked());
+    ///     drop(guard);
+    /// });
+    /// assert!(!lock.locked());
+    /// ```
+    #[cfg(feature = "async")]
+    pub fn acquire_async(&self) -> impl Future<Output = LockGuard<'_>> + Send + '_ {
+        AcquireAsync {
+            lock: self,
+            ticket: None,
+        }
+    }
+
     /// The guard form of [`try_acquire`](Self::try_acquire).
     ///
     /// ```
@@ -365,7 +413,7 @@ impl Lock {
             let key = self.key();
             // Park only if the lock is still held with `PARKED` set; otherwise a release
             // slipped in and we retry.
-            let validate = || self.state.load(Ordering::Relaxed) == LOCKED | PARKED;
+            let validate = || self.state.load(Ordering::Relaxed) & !ASYNC == LOCKED | PARKED;
             let before_sleep = || {};
             let timed_out = |_, was_last_thread: bool| {
                 // The last waiter leaving clears the parked bit so releases stay fast.
@@ -381,7 +429,8 @@ impl Lock {
                     validate,
                     before_sleep,
                     timed_out,
-                    DEFAULT_PARK_TOKEN,
+                    // Orders us among the waiting tasks.
+                    waitlist::park_token(waitlist::next_ticket()),
                     deadline,
                 )
             } {
@@ -405,6 +454,9 @@ impl Lock {
             if state & LOCKED == 0 {
                 return Err(ReleaseError::Unlocked);
             }
+            if state & ASYNC != 0 {
+                return self.release_mixed();
+            }
             if state & PARKED != 0 {
                 break;
             }
@@ -423,6 +475,9 @@ impl Lock {
         // set only queue-lock holders and `LOCKED` acquirers (after it is cleared) change
         // the state, but a stale view is still possible, hence the loop.
         let mut result = Ok(());
+        // A task registered meanwhile (it may, the lock being held) and no thread was woken
+        // to take the lock: a task must be.
+        let mut wake_task = false;
         let callback = |unparked: UnparkResult| {
             let mut state = self.state.load(Ordering::Relaxed);
             loop {
@@ -442,27 +497,26 @@ impl Lock {
                 } else {
                     0
                 };
+                // A task raising `ASYNC` (under its list lock, while `LOCKED` is set) is the
+                // one writer besides queue-lock holders, so a compare-and-swap (parking_lot
+                // stores here) that keeps the bit.
                 let (new, token) = if handoff {
-                    (LOCKED | parked, TOKEN_HANDOFF)
+                    (LOCKED | parked | (state & ASYNC), TOKEN_HANDOFF)
                 } else {
-                    (parked, TOKEN_NORMAL)
+                    (parked | (state & ASYNC), TOKEN_NORMAL)
                 };
                 // Release: publishes the critical section to the next acquirer (or to the
                 // waiter it is handed to).
-                if state == LOCKED | PARKED {
-                    // Under the queue lock nothing else can change this state: acquirers
-                    // need `LOCKED` clear, fast releases need `PARKED` clear, and every other
-                    // writer holds the queue lock. A plain store suffices (as in parking_lot).
-                    self.state.store(new, Ordering::Release);
-                    return token;
-                }
                 match self.state.compare_exchange_weak(
                     state,
                     new,
                     Ordering::Release,
                     Ordering::Relaxed,
                 ) {
-                    Ok(_) => return token,
+                    Ok(_) => {
+                        wake_task = state & ASYNC != 0 && unparked.unparked_threads == 0;
+                        return token;
+                    }
                     Err(now) => state = now,
                 }
             }
@@ -470,7 +524,164 @@ impl Lock {
         // SAFETY: the key is our own state byte; the callback only uses atomics on it and
         // cannot panic.
         unsafe { parking::unpark_one(self.key(), callback) };
+        if wake_task {
+            let mut wakers = Vec::new();
+            let mut list = waitlist::lock(&self.waiters);
+            if self.state.load(Ordering::Relaxed) & LOCKED == 0 {
+                self.wake_one_locked(&mut list, &mut wakers);
+            }
+            drop(list);
+            waitlist::wake_all(wakers);
+        }
         result
+    }
+
+    /// A release while tasks may wait: under the list lock, clears `LOCKED` (no hand-off:
+    /// the woken thread or task retries), then wakes the oldest waiter, thread or task.
+    #[cold]
+    #[inline(never)]
+    fn release_mixed(&self) -> Result<(), ReleaseError> {
+        let mut wakers = Vec::new();
+        let mut list = waitlist::lock(&self.waiters);
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & LOCKED == 0 {
+                return Err(ReleaseError::Unlocked);
+            }
+            // Release: publishes the critical section to the next acquirer.
+            match self.state.compare_exchange_weak(
+                state,
+                state & !LOCKED,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => state = now,
+            }
+        }
+        self.wake_one_locked(&mut list, &mut wakers);
+        drop(list);
+        waitlist::wake_all(wakers);
+        Ok(())
+    }
+
+    /// Wakes the oldest waiter of the unlocked lock: the first parked thread if it took its
+    /// ticket before the first waiting task, else that task. Keeps `PARKED` and `ASYNC` true
+    /// to what remains. The list lock is held (lock order: list, then parking queue).
+    fn wake_one_locked(&self, list: &mut WaitList, wakers: &mut Vec<Waker>) {
+        let first_task = list.first_waiting();
+        let mut thread_woken = false;
+        if self.state.load(Ordering::Relaxed) & PARKED != 0 {
+            let mut first = true;
+            let filter = |token| {
+                if std::mem::take(&mut first) && waitlist::token_ticket(token) < first_task {
+                    FilterOp::Unpark
+                } else {
+                    FilterOp::Stop
+                }
+            };
+            let callback = |unparked: UnparkResult| {
+                thread_woken = unparked.unparked_threads != 0;
+                if !unparked.have_more_threads {
+                    self.state.fetch_and(!PARKED, Ordering::Relaxed);
+                }
+                TOKEN_NORMAL
+            };
+            // SAFETY: the key is our own state byte; the filter and callback only use locals
+            // and atomics, cannot panic and do not call into the parking layer.
+            unsafe { parking::unpark_filter(self.key(), filter, callback) };
+        }
+        if !thread_woken {
+            wakers.extend(list.notify_first());
+        }
+        if !list.has_waiting() {
+            // Relaxed: `ASYNC` is only set under the list lock we hold.
+            self.state.fetch_and(!ASYNC, Ordering::Relaxed);
+        }
+    }
+
+    /// One poll of `acquire_async`: takes the lock, or registers the task and returns
+    /// `false`.
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn poll_acquire(&self, ticket: &mut Option<u64>, waker: &Waker) -> bool {
+        loop {
+            if self.try_acquire() {
+                if ticket.is_some() {
+                    // A wake-up we were sent is used: this acquisition.
+                    waitlist::lock(&self.waiters).remove(ticket);
+                }
+                return true;
+            }
+            let mut list = waitlist::lock(&self.waiters);
+            let mut state = self.state.load(Ordering::Relaxed);
+            // Raise `ASYNC` only while the lock is held, under the list lock: its release
+            // then takes the list lock (after we registered) to wake a waiter.
+            let registered = loop {
+                if state & LOCKED == 0 {
+                    break false;
+                }
+                // Relaxed: the list lock orders this against the releaser.
+                match self.state.compare_exchange_weak(
+                    state,
+                    state | ASYNC,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => break true,
+                    Err(now) => state = now,
+                }
+            };
+            if registered {
+                list.register(ticket, waker);
+                return false;
+            }
+        }
+    }
+
+    /// A pending `acquire_async` is dropped: leaves the list; a wake-up it had been sent
+    /// and not used goes to the next waiter if the lock is still free.
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn cancel_acquire(&self, ticket: &mut Option<u64>) {
+        let mut wakers = Vec::new();
+        let mut list = waitlist::lock(&self.waiters);
+        if list.remove(ticket) && self.state.load(Ordering::Relaxed) & LOCKED == 0 {
+            self.wake_one_locked(&mut list, &mut wakers);
+        } else if !list.has_waiting() {
+            // Relaxed: as in `wake_one_locked`.
+            self.state.fetch_and(!ASYNC, Ordering::Relaxed);
+        }
+        drop(list);
+        waitlist::wake_all(wakers);
+    }
+}
+
+/// The future of [`Lock::acquire_async`]: unregistered until its first pending poll.
+#[cfg(feature = "async")]
+struct AcquireAsync<'a> {
+    lock: &'a Lock,
+    ticket: Option<u64>,
+}
+
+#[cfg(feature = "async")]
+impl<'a> Future for AcquireAsync<'a> {
+    type Output = LockGuard<'a>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard<'a>> {
+        let this = &mut *self;
+        if this.lock.poll_acquire(&mut this.ticket, cx.waker()) {
+            Poll::Ready(LockGuard { lock: this.lock })
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+#[cfg(feature = "async")]
+impl Drop for AcquireAsync<'_> {
+    fn drop(&mut self) {
+        if self.ticket.is_some() {
+            self.lock.cancel_acquire(&mut self.ticket);
+        }
     }
 }
 

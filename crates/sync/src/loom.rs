@@ -12,6 +12,13 @@ pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 #[cfg(contexture_loom)]
 pub(crate) use loom::sync::{Arc, Condvar, Mutex};
 
+#[cfg(contexture_loom)]
+pub(crate) use loom::sync::Mutex as ListMutex;
+/// The lock of an async waiter list ([`crate::waitlist`]): std's (futex-based, so it may be
+/// taken inside a `parking_lot_core` callback, unlike a parking_lot lock) or loom's.
+#[cfg(not(contexture_loom))]
+pub(crate) use std::sync::Mutex as ListMutex;
+
 /// Spin-then-park backoff before a thread parks: `parking_lot_core`'s in production; under
 /// loom a backoff that never spins, so that models explore the parking protocol instead of
 /// busy loops.

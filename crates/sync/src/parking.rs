@@ -68,6 +68,7 @@ pub(crate) unsafe fn park_while_only_parked(
     key: usize,
     only_parked: impl FnOnce() -> bool,
     clear_parked: impl FnOnce(),
+    token: ParkToken,
     deadline: Option<Instant>,
 ) -> ParkResult {
     let timed_out = |_, was_last_thread: bool| {
@@ -76,16 +77,7 @@ pub(crate) unsafe fn park_while_only_parked(
         }
     };
     // SAFETY: forwarded from the caller; `timed_out` only calls `clear_parked`.
-    unsafe {
-        park(
-            key,
-            only_parked,
-            || {},
-            timed_out,
-            DEFAULT_PARK_TOKEN,
-            deadline,
-        )
-    }
+    unsafe { park(key, only_parked, || {}, timed_out, token, deadline) }
 }
 
 /// Unparks the first thread parked on `key`, if any; `callback` sees the result and returns
@@ -287,7 +279,9 @@ mod model {
         #[allow(clippy::field_reassign_with_default)]
         let mut result = UnparkResult::default();
         result.unparked_threads = unparked.len();
-        result.have_more_threads = !unparked.is_empty() && state.queue.iter().any(|p| p.key == key);
+        // As in `parking_lot_core`: whether threads remain queued on the key (a filter that
+        // stops or skips at a thread leaves it there, even when nothing was unparked).
+        result.have_more_threads = state.queue.iter().any(|p| p.key == key);
         result.be_fair = state.fair && !unparked.is_empty();
         let token = callback(result);
         drop(state);

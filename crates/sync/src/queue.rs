@@ -4,8 +4,15 @@
 use std::any::Any;
 use std::collections::VecDeque;
 use std::fmt;
+#[cfg(feature = "async")]
+use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
+#[cfg(feature = "async")]
+use std::pin::Pin;
+use std::task::Waker;
+#[cfg(feature = "async")]
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::error::{GetError, PutError, TaskDoneError};
@@ -14,6 +21,7 @@ use crate::mutex::{Mutex, MutexGuard};
 use crate::parking::{
     self, FilterOp, ParkResult, UnparkResult, DEFAULT_PARK_TOKEN, DEFAULT_UNPARK_TOKEN,
 };
+use crate::waitlist::{self, WaitList};
 
 /// Spin (without the lock) before parking. Off under loom, where spinning only adds
 /// interleavings without exploring anything new.
@@ -235,6 +243,11 @@ struct Inner<S> {
     /// Items put and not yet marked done (Python's `unfinished_tasks`).
     unfinished: usize,
     shutdown: bool,
+    /// Tasks waiting in `get_async`, `put_async`, `join_async` (async faces): under the
+    /// queue lock, like the thread counters they stand beside.
+    async_getters: WaitList,
+    async_putters: WaitList,
+    async_joiners: WaitList,
 }
 
 /// The shared implementation: a small mutex-protected store, and three parking keys (the
@@ -273,6 +286,9 @@ impl<T, S: Storage<T>> Core<T, S> {
                 items: S::new(),
                 unfinished: 0,
                 shutdown: false,
+                async_getters: WaitList::new(),
+                async_putters: WaitList::new(),
+                async_joiners: WaitList::new(),
             }),
             limit: if maxsize == 0 { usize::MAX } else { maxsize },
             maxsize,
@@ -301,12 +317,7 @@ impl<T, S: Storage<T>> Core<T, S> {
                 st.unfinished += 1;
                 // Relaxed: a hint for spinners and `qsize`.
                 self.len.store(st.items.len(), Ordering::Relaxed);
-                // Relaxed: getters raise it under the lock we hold.
-                let wake = self.getters.load(Ordering::Relaxed) != 0;
-                drop(st);
-                if wake {
-                    self.wake_one(&self.getters);
-                }
+                self.after_put(st);
                 if let Err(payload) = pushed {
                     panic::resume_unwind(payload);
                 }
@@ -341,12 +352,7 @@ impl<T, S: Storage<T>> Core<T, S> {
             if let Some(item) = popped {
                 // Relaxed: a hint for spinners and `qsize`.
                 self.len.store(st.items.len(), Ordering::Relaxed);
-                // Relaxed: putters raise it under the lock we hold.
-                let wake = self.putters.load(Ordering::Relaxed) != 0;
-                drop(st);
-                if wake {
-                    self.wake_one(&self.putters);
-                }
+                self.after_get(st);
                 return Ok(item);
             }
             if st.shutdown {
@@ -370,10 +376,15 @@ impl<T, S: Storage<T>> Core<T, S> {
         st.unfinished -= 1;
         // Relaxed: joiners raise it under the lock we hold.
         let wake = st.unfinished == 0 && self.joiners.load(Ordering::Relaxed) != 0;
+        let mut wakers = Vec::new();
+        if st.unfinished == 0 {
+            st.async_joiners.notify_all(&mut wakers);
+        }
         drop(st);
         if wake {
             self.wake_all(&self.joiners);
         }
+        waitlist::wake_all(wakers);
         Ok(())
     }
 
@@ -412,7 +423,14 @@ impl<T, S: Storage<T>> Core<T, S> {
         let joiners = st.unfinished == 0 && self.joiners.load(Ordering::Relaxed) != 0;
         let getters = self.getters.load(Ordering::Relaxed) != 0;
         let putters = self.putters.load(Ordering::Relaxed) != 0;
+        let mut wakers = Vec::new();
+        if st.unfinished == 0 {
+            st.async_joiners.notify_all(&mut wakers);
+        }
+        st.async_getters.notify_all(&mut wakers);
+        st.async_putters.notify_all(&mut wakers);
         drop(st);
+        waitlist::wake_all(wakers);
         if joiners {
             self.wake_all(&self.joiners);
         }
@@ -464,7 +482,8 @@ impl<T, S: Storage<T>> Core<T, S> {
                 self.key(waiters),
                 || true,
                 timed_out_cb,
-                DEFAULT_PARK_TOKEN,
+                // Orders us among the waiting tasks.
+                waitlist::park_token(waitlist::next_ticket()),
                 deadline,
             )
         };
@@ -473,6 +492,180 @@ impl<T, S: Storage<T>> Core<T, S> {
 
     fn key(&self, waiters: &AtomicUsize) -> usize {
         waiters as *const AtomicUsize as usize
+    }
+
+    /// After an item went in (lock held): wakes the oldest getter, thread or task, if one
+    /// waits; releases the lock.
+    #[inline]
+    fn after_put(&self, mut st: MutexGuard<'_, Inner<S>>) {
+        if st.async_getters.has_waiting() {
+            let waker = self.wake_one_mixed(&self.getters, &mut st.async_getters);
+            drop(st);
+            waitlist::wake(waker);
+            return;
+        }
+        // Relaxed: getters raise it under the lock we hold.
+        let wake = self.getters.load(Ordering::Relaxed) != 0;
+        drop(st);
+        if wake {
+            self.wake_one(&self.getters);
+        }
+    }
+
+    /// After an item came out (lock held): wakes the oldest putter, thread or task, if one
+    /// waits; releases the lock.
+    #[inline]
+    fn after_get(&self, mut st: MutexGuard<'_, Inner<S>>) {
+        if st.async_putters.has_waiting() {
+            let waker = self.wake_one_mixed(&self.putters, &mut st.async_putters);
+            drop(st);
+            waitlist::wake(waker);
+            return;
+        }
+        // Relaxed: putters raise it under the lock we hold.
+        let wake = self.putters.load(Ordering::Relaxed) != 0;
+        drop(st);
+        if wake {
+            self.wake_one(&self.putters);
+        }
+    }
+
+    /// With tasks waiting (the queue lock held): wakes the first parked thread of
+    /// `waiters`' key if it took its ticket before the first waiting task of `tasks`, else
+    /// notifies that task and returns its waker (to wake once the lock is released).
+    #[cold]
+    fn wake_one_mixed(&self, waiters: &AtomicUsize, tasks: &mut WaitList) -> Option<Waker> {
+        let first_task = tasks.first_waiting();
+        let mut thread_woken = false;
+        // Relaxed: raised under the lock we hold.
+        if waiters.load(Ordering::Relaxed) != 0 {
+            let mut first = true;
+            let filter = |token| {
+                if std::mem::take(&mut first) && waitlist::token_ticket(token) < first_task {
+                    FilterOp::Unpark
+                } else {
+                    FilterOp::Stop
+                }
+            };
+            let callback = |result: UnparkResult| {
+                if result.unparked_threads != 0 {
+                    thread_woken = true;
+                    waiters.fetch_sub(1, Ordering::Relaxed);
+                }
+                DEFAULT_UNPARK_TOKEN
+            };
+            // SAFETY: the key is one of our own counter fields; the filter and callback only
+            // use locals and an atomic, cannot panic and do not call into the parking layer.
+            // (The woken thread will wait for the queue lock we hold: only on this mixed
+            // path, where the choice needs both queues.)
+            unsafe { parking::unpark_filter(self.key(waiters), filter, callback) };
+        }
+        if thread_woken {
+            None
+        } else {
+            tasks.notify_first()
+        }
+    }
+
+    /// One poll of `get_async`.
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn poll_get(
+        &self,
+        ticket: &mut Option<u64>,
+        waker: &Waker,
+    ) -> Option<Result<T, GetError>> {
+        let mut st = self.state.lock();
+        let popped = match st.items.pop() {
+            Ok(popped) => popped,
+            Err(payload) => {
+                // The item's `Ord` panicked: nothing was removed; our entry stays, as if
+                // we had not looked (the future is dropped while unwinding, or polled again).
+                drop(st);
+                panic::resume_unwind(payload);
+            }
+        };
+        if let Some(item) = popped {
+            // Our wake-up, if we had one, is used by this item.
+            st.async_getters.remove(ticket);
+            // Relaxed: a hint for spinners and `qsize`.
+            self.len.store(st.items.len(), Ordering::Relaxed);
+            self.after_get(st);
+            return Some(Ok(item));
+        }
+        if st.shutdown {
+            st.async_getters.remove(ticket);
+            return Some(Err(GetError::ShutDown));
+        }
+        st.async_getters.register(ticket, waker);
+        None
+    }
+
+    /// One poll of `put_async`; `item` is taken when it goes in or comes back in the error.
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn poll_put(
+        &self,
+        item: &mut Option<T>,
+        ticket: &mut Option<u64>,
+        waker: &Waker,
+    ) -> Option<Result<(), PutError<T>>> {
+        let mut st = self.state.lock();
+        let Some(value) = item.take() else {
+            // Polled after completion: the item already went in (or came back).
+            return Some(Ok(()));
+        };
+        if st.shutdown {
+            st.async_putters.remove(ticket);
+            drop(st);
+            return Some(Err(PutError::ShutDown(value)));
+        }
+        if st.items.len() < self.limit {
+            st.async_putters.remove(ticket);
+            let pushed = st.items.push(value);
+            st.unfinished += 1;
+            // Relaxed: a hint for spinners and `qsize`.
+            self.len.store(st.items.len(), Ordering::Relaxed);
+            self.after_put(st);
+            if let Err(payload) = pushed {
+                panic::resume_unwind(payload);
+            }
+            return Some(Ok(()));
+        }
+        *item = Some(value);
+        st.async_putters.register(ticket, waker);
+        None
+    }
+
+    /// A pending `get_async` is dropped: leaves the list, handing a wake-up it was sent to
+    /// the next getter if the item it was meant for is still there.
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn cancel_get(&self, ticket: &mut Option<u64>) {
+        let mut st = self.state.lock();
+        if st.async_getters.remove(ticket) && st.items.len() != 0 {
+            self.after_put(st);
+        }
+    }
+
+    /// A pending `put_async` is dropped (its item with it, after this returns): leaves
+    /// the list, handing a wake-up it was sent to the next putter if the room is still
+    /// there.
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn cancel_put(&self, ticket: &mut Option<u64>) {
+        let mut st = self.state.lock();
+        if st.async_putters.remove(ticket) && st.items.len() < self.limit {
+            self.after_get(st);
+        }
+    }
+
+    /// One poll of `join_async`.
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn poll_join(&self, ticket: &mut Option<u64>, waker: &Waker) -> bool {
+        let mut st = self.state.lock();
+        if st.unfinished == 0 {
+            st.async_joiners.remove(ticket);
+            return true;
+        }
+        st.async_joiners.register(ticket, waker);
+        false
     }
 
     /// Wakes the oldest thread parked on `waiters`' key, if any. Called after the lock is
@@ -500,6 +693,112 @@ impl<T, S: Storage<T>> Core<T, S> {
     }
 }
 
+/// The future of `get_async`: unregistered until its first pending poll.
+#[cfg(feature = "async")]
+struct GetAsync<'a, T, S: Storage<T>> {
+    core: &'a Core<T, S>,
+    ticket: Option<u64>,
+    /// Resolved: a further poll must not take a second item.
+    done: bool,
+}
+
+#[cfg(feature = "async")]
+impl<T, S: Storage<T>> Future for GetAsync<'_, T, S> {
+    type Output = Result<T, GetError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        assert!(!this.done, "`get_async` polled after it resolved");
+        match this.core.poll_get(&mut this.ticket, cx.waker()) {
+            Some(result) => {
+                this.done = true;
+                Poll::Ready(result)
+            }
+            None => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(feature = "async")]
+impl<T, S: Storage<T>> Drop for GetAsync<'_, T, S> {
+    fn drop(&mut self) {
+        if self.ticket.is_some() {
+            self.core.cancel_get(&mut self.ticket);
+        }
+    }
+}
+
+/// The future of `put_async`: holds the item until it goes in or comes back in the error.
+#[cfg(feature = "async")]
+struct PutAsync<'a, T, S: Storage<T>> {
+    core: &'a Core<T, S>,
+    item: Option<T>,
+    ticket: Option<u64>,
+}
+
+// The item is never pinned (it is moved in and out by value), so the future may move.
+#[cfg(feature = "async")]
+impl<T, S: Storage<T>> Unpin for PutAsync<'_, T, S> {}
+
+#[cfg(feature = "async")]
+impl<T, S: Storage<T>> Future for PutAsync<'_, T, S> {
+    type Output = Result<(), PutError<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        match this
+            .core
+            .poll_put(&mut this.item, &mut this.ticket, cx.waker())
+        {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(feature = "async")]
+impl<T, S: Storage<T>> Drop for PutAsync<'_, T, S> {
+    fn drop(&mut self) {
+        if self.ticket.is_some() {
+            self.core.cancel_put(&mut self.ticket);
+        }
+    }
+}
+
+/// The future of `join_async`.
+#[cfg(feature = "async")]
+struct JoinAsync<'a, T, S: Storage<T>> {
+    core: &'a Core<T, S>,
+    ticket: Option<u64>,
+}
+
+#[cfg(feature = "async")]
+impl<T, S: Storage<T>> Future for JoinAsync<'_, T, S> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        if this.core.poll_join(&mut this.ticket, cx.waker()) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+#[cfg(feature = "async")]
+impl<T, S: Storage<T>> Drop for JoinAsync<'_, T, S> {
+    fn drop(&mut self) {
+        if self.ticket.is_some() {
+            self.core
+                .state
+                .lock()
+                .async_joiners
+                .remove(&mut self.ticket);
+        }
+    }
+}
+
 /// Defines one public queue type over `Core` with the given storage.
 macro_rules! queue_type {
     (
@@ -508,7 +807,7 @@ macro_rules! queue_type {
     ) => {
         $(#[$attr])*
         pub struct $name<T> {
-            core: Core<T, $storage<T>>,
+            pub(crate) core: Core<T, $storage<T>>,
         }
 
         impl<T $($bound)*> $name<T> {
@@ -703,6 +1002,76 @@ macro_rules! queue_type {
             /// ```
             pub fn join(&self) {
                 self.core.join()
+            }
+
+            /// Puts `item`, waiting without blocking the thread while the queue is full
+            /// (asyncio: `await q.put(item)`); fails as [`put`](Self::put) does, handing
+            /// the item back. Blocked threads and waiting tasks are served together,
+            /// oldest first.
+            ///
+            /// Executor-agnostic and cancel safe: the item goes in whole in the poll that
+            /// resolves the future, or not at all; a future dropped before that drops its
+            /// item (never half inserted) and passes a wake-up it had been sent to the
+            /// next putter. `tokio::time::timeout(d, q.put_async(item))` is the timed form.
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(1);")]
+            /// futures::executor::block_on(async {
+            ///     q.put_async(1).await.unwrap();
+            ///     assert_eq!(q.get_async().await, Ok(1));
+            /// });
+            /// ```
+            #[cfg(feature = "async")]
+            pub fn put_async(&self, item: T) -> impl Future<Output = Result<(), PutError<T>>> + '_ {
+                PutAsync { core: &self.core, item: Some(item), ticket: None }
+            }
+
+            /// Takes an item, waiting without blocking the thread while the queue is empty
+            /// (asyncio: `await q.get()`); after [`shutdown`](Self::shutdown) as
+            /// [`get`](Self::get). Blocked threads and waiting tasks are served together,
+            /// oldest first, so a thread may `put` and a task `get_async` on one queue.
+            ///
+            /// Executor-agnostic and cancel safe: the item is taken in the poll that
+            /// resolves the future; a future dropped before that takes nothing, and a
+            /// wake-up it had been sent goes to the next getter. So
+            /// `tokio::time::timeout(d, q.get_async())` is the timed form (asyncio's
+            /// `wait_for(q.get(), d)`).
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(0);")]
+            /// std::thread::scope(|s| {
+            ///     s.spawn(|| q.put(7).unwrap()); // a thread puts...
+            ///     assert_eq!(futures::executor::block_on(q.get_async()), Ok(7)); // ...a task gets
+            /// });
+            /// ```
+            #[cfg(feature = "async")]
+            pub fn get_async(&self) -> impl Future<Output = Result<T, GetError>> + '_ {
+                GetAsync { core: &self.core, ticket: None, done: false }
+            }
+
+            /// Waits without blocking the thread until every item put has been marked done
+            /// (asyncio: `await q.join()`); as [`join`](Self::join).
+            ///
+            /// ```
+            #[doc = concat!("use contexture_sync::", stringify!($name), ";")]
+            ///
+            #[doc = concat!("let q = ", stringify!($name), "::new(0);")]
+            /// q.put(1).unwrap();
+            /// std::thread::scope(|s| {
+            ///     s.spawn(|| {
+            ///         q.get().unwrap();
+            ///         q.task_done().unwrap();
+            ///     });
+            ///     futures::executor::block_on(q.join_async());
+            /// });
+            /// ```
+            #[cfg(feature = "async")]
+            pub fn join_async(&self) -> impl Future<Output = ()> + '_ {
+                JoinAsync { core: &self.core, ticket: None }
             }
 
             /// The number of items in the queue: a snapshot (Python: `q.qsize()`).
@@ -942,5 +1311,65 @@ mod tests {
         keys.sort_unstable();
         model.sort_unstable();
         assert_eq!(keys, model);
+    }
+}
+
+#[cfg(all(test, feature = "async", not(contexture_loom)))]
+mod async_tests {
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use super::Queue;
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn poll<F: Future>(f: std::pin::Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+        f.poll(&mut Context::from_waker(waker))
+    }
+
+    /// A blocked thread getter and a waiting task getter on one queue are served in arrival
+    /// order, both ways round: the janus use case keeps FIFO among its consumers.
+    #[test]
+    fn thread_and_task_getters_are_served_in_arrival_order() {
+        for thread_first in [true, false] {
+            let q: Queue<&str> = Queue::new(0);
+            let count = Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(count.clone());
+            let mut task = Box::pin(q.get_async());
+            std::thread::scope(|s| {
+                if !thread_first {
+                    assert!(poll(task.as_mut(), &waker).is_pending());
+                }
+                let thread = s.spawn(|| q.get());
+                // Relaxed: a getter raises it under the queue lock just before it parks.
+                while q.core.getters.load(Ordering::Relaxed) == 0 {
+                    std::thread::yield_now();
+                }
+                if thread_first {
+                    assert!(poll(task.as_mut(), &waker).is_pending());
+                }
+                q.put("first").unwrap();
+                if thread_first {
+                    assert_eq!(thread.join().unwrap(), Ok("first"));
+                    assert_eq!(count.0.load(Ordering::SeqCst), 0, "the older thread first");
+                    q.put("second").unwrap();
+                    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+                    assert_eq!(poll(task.as_mut(), &waker), Poll::Ready(Ok("second")));
+                } else {
+                    assert_eq!(count.0.load(Ordering::SeqCst), 1, "the older task first");
+                    assert_eq!(poll(task.as_mut(), &waker), Poll::Ready(Ok("first")));
+                    q.put("second").unwrap();
+                    assert_eq!(thread.join().unwrap(), Ok("second"));
+                }
+            });
+        }
     }
 }

@@ -44,6 +44,10 @@ pub(crate) fn current_thread_id() -> usize {
 /// thread can mistake itself for the dead owner. (CPython may reuse thread identifiers, and
 /// then a later thread can release a dead thread's `RLock`.)
 ///
+/// Thread-bound: an async task has no stable owner thread (it may resume on another
+/// worker), so there is no `acquire_async`; in async code use a [`Lock`](crate::Lock)'s
+/// `acquire_async` (not reentrant: structure the code so that one acquisition suffices).
+///
 /// ```
 /// use contexture_sync::{RLock, ReleaseError};
 ///

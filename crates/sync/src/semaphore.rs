@@ -2,51 +2,66 @@
 //! `threading.BoundedSemaphore`, one packed word each, and their RAII [`SemaphorePermit`].
 
 use std::fmt;
+#[cfg(feature = "async")]
+use std::future::Future;
+#[cfg(feature = "async")]
+use std::pin::Pin;
+use std::task::Waker;
+#[cfg(feature = "async")]
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::error::SemaphoreReleaseError;
-use crate::loom::{AtomicUsize, Ordering, SpinWait};
+use crate::loom::{AtomicUsize, ListMutex, Ordering, SpinWait};
 use crate::parking::{self, FilterOp, ParkResult, DEFAULT_UNPARK_TOKEN};
+use crate::waitlist::{self, WaitList};
 
 /// Set while threads may be parked on the semaphore (or are about to park).
-const PARKED: usize = 0b1;
-/// The count lives above the parked bit.
-const ONE: usize = 0b10;
+const PARKED: usize = 0b01;
+/// Set while tasks may be waiting in the async waiter list (or are about to).
+const ASYNC: usize = 0b10;
+/// The count lives above the two flag bits.
+const ONE: usize = 0b100;
 
-/// The largest count a semaphore can hold (`usize::MAX / 2`).
-const MAX_PERMITS: usize = usize::MAX >> 1;
+/// The largest count a semaphore can hold (`usize::MAX / 4`).
+const MAX_PERMITS: usize = usize::MAX >> 2;
 
 /// The shared engine of both semaphores.
-struct RawSemaphore {
+pub(crate) struct RawSemaphore {
     /// | bits | meaning |
     /// |------|---------|
     /// | 0 `PARKED` | threads may be parked on `&self.state` (a stale `1` only sends the next release through the slow path) |
-    /// | 1.. | the count (`state >> 1`) |
+    /// | 1 `ASYNC` | tasks may be waiting in `waiters` (likewise) |
+    /// | 2.. | the count (`state >> 2`) |
     ///
     /// The count is changed by compare-and-swap (acquire) and by compare-and-swap with an
     /// overflow/bound check (release). `PARKED` is set by a thread about to park and cleared
     /// only under the parking queue lock (by a release that woke the last waiter, or by the
-    /// last waiter timing out).
+    /// last waiter timing out). `ASYNC` is set by a task about to wait, under the `waiters`
+    /// lock and only while the count is zero, and cleared only under that lock.
     state: AtomicUsize,
     /// The bound a release may not exceed: the initial value for a `BoundedSemaphore`,
     /// `MAX_PERMITS` otherwise.
     max: usize,
+    /// The waiting tasks (`acquire_async`).
+    waiters: ListMutex<WaitList>,
 }
 
 impl RawSemaphore {
     fn new(value: usize, max: usize) -> Self {
         assert!(
             value <= MAX_PERMITS,
-            "contexture-sync: a semaphore holds at most usize::MAX / 2 permits"
+            "contexture-sync: a semaphore holds at most usize::MAX / 4 permits"
         );
         RawSemaphore {
-            state: AtomicUsize::new(value << 1),
+            state: AtomicUsize::new(value << 2),
             max,
+            waiters: ListMutex::new(WaitList::new()),
         }
     }
 
     fn value(&self) -> usize {
-        self.state.load(Ordering::Relaxed) >> 1
+        self.state.load(Ordering::Relaxed) >> 2
     }
 
     #[inline]
@@ -103,15 +118,17 @@ impl RawSemaphore {
                 continue;
             }
             // Park only while there is still no permit and `PARKED` is set: a release in
-            // between makes the check fail and we retry.
+            // between makes the check fail and we retry. The ticket orders us among the
+            // waiting tasks.
             // SAFETY: the key is our own state word; the closures only use atomics on it.
             let result = unsafe {
                 parking::park_while_only_parked(
                     self.key(),
-                    || self.state.load(Ordering::Relaxed) == PARKED,
+                    || self.state.load(Ordering::Relaxed) & !ASYNC == PARKED,
                     || {
                         self.state.fetch_and(!PARKED, Ordering::Relaxed);
                     },
+                    waitlist::park_token(waitlist::next_ticket()),
                     deadline,
                 )
             };
@@ -134,14 +151,14 @@ impl RawSemaphore {
         }
         let mut state = self.state.load(Ordering::Relaxed);
         loop {
-            let value = state >> 1;
+            let value = state >> 2;
             if n > self.max - value {
                 return Err(SemaphoreReleaseError::TooMany);
             }
             // Release: publishes what we did before to the thread that takes the permit.
             match self.state.compare_exchange_weak(
                 state,
-                state + (n << 1),
+                state + (n << 2),
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
@@ -149,34 +166,117 @@ impl RawSemaphore {
                 Err(now) => state = now,
             }
         }
-        if state & PARKED != 0 {
-            self.wake(n);
+        if state & (PARKED | ASYNC) != 0 {
+            self.wake(n, state);
         }
         Ok(())
     }
 
-    /// Wakes up to `n` parked threads, oldest first; clears `PARKED` when none remain.
+    /// Wakes up to `n` waiters, threads and tasks merged oldest first (by ticket); clears
+    /// `PARKED` when no thread remains parked, `ASYNC` when no task remains waiting.
+    /// `seen` is a state read after the count was raised (a flag clear there was clear
+    /// when the permits became visible, so nobody of that kind can be waiting for them).
     #[cold]
     #[inline(never)]
-    fn wake(&self, n: usize) {
+    fn wake(&self, n: usize, seen: usize) {
+        let mut wakers = Vec::new();
+        let mut list = waitlist::lock(&self.waiters);
+        self.wake_locked(&mut list, n, seen, &mut wakers);
+        drop(list);
+        waitlist::wake_all(wakers);
+    }
+
+    /// [`wake`](Self::wake) with the list lock held (lock order: list, then parking queue).
+    fn wake_locked(&self, list: &mut WaitList, n: usize, seen: usize, wakers: &mut Vec<Waker>) {
         let mut left = n;
-        let filter = |_| {
-            if left == 0 {
-                FilterOp::Stop
-            } else {
-                left -= 1;
-                FilterOp::Unpark
+        if seen & PARKED != 0 {
+            let filter = |token| {
+                // Tasks that arrived before this thread go first.
+                while left != 0 && list.first_waiting() < waitlist::token_ticket(token) {
+                    wakers.extend(list.notify_first());
+                    left -= 1;
+                }
+                if left == 0 {
+                    FilterOp::Stop
+                } else {
+                    left -= 1;
+                    FilterOp::Unpark
+                }
+            };
+            let callback = |result: parking::UnparkResult| {
+                if !result.have_more_threads {
+                    self.state.fetch_and(!PARKED, Ordering::Relaxed);
+                }
+                DEFAULT_UNPARK_TOKEN
+            };
+            // SAFETY: the key is our own state word; `filter` and `callback` only count, use
+            // atomics and the list we hold (never locked under the parking queue lock
+            // elsewhere), cannot panic and do not call into the parking layer.
+            unsafe { parking::unpark_filter(self.key(), filter, callback) };
+        }
+        while left != 0 && list.has_waiting() {
+            wakers.extend(list.notify_first());
+            left -= 1;
+        }
+        if !list.has_waiting() {
+            // Relaxed: `ASYNC` is only set under the list lock we hold.
+            self.state.fetch_and(!ASYNC, Ordering::Relaxed);
+        }
+    }
+
+    /// One poll of `acquire_async`: takes a permit, or registers the task (`ticket`) and
+    /// returns `false`.
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn poll_acquire(&self, ticket: &mut Option<u64>, waker: &Waker) -> bool {
+        loop {
+            if self.try_acquire() {
+                if ticket.is_some() {
+                    // A wake-up we were sent is used: this permit.
+                    waitlist::lock(&self.waiters).remove(ticket);
+                }
+                return true;
             }
-        };
-        let callback = |result: parking::UnparkResult| {
-            if !result.have_more_threads {
-                self.state.fetch_and(!PARKED, Ordering::Relaxed);
+            let mut list = waitlist::lock(&self.waiters);
+            let mut state = self.state.load(Ordering::Relaxed);
+            // Raise `ASYNC` only while there is no permit, under the list lock: a release
+            // either saw it (and takes the list lock to wake us, after we registered) or
+            // made the permit we then see here.
+            let registered = loop {
+                if state >= ONE {
+                    break false;
+                }
+                // Relaxed: the list lock orders this against the releaser's wake-up.
+                match self.state.compare_exchange_weak(
+                    state,
+                    state | ASYNC,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => break true,
+                    Err(now) => state = now,
+                }
+            };
+            if registered {
+                list.register(ticket, waker);
+                return false;
             }
-            DEFAULT_UNPARK_TOKEN
-        };
-        // SAFETY: the key is our own state word; `filter` and `callback` only count and use
-        // atomics, cannot panic and do not call into the parking layer.
-        unsafe { parking::unpark_filter(self.key(), filter, callback) };
+        }
+    }
+
+    /// A pending `acquire_async` is dropped: leaves the list; a wake-up it had been sent
+    /// and not used goes to the next waiter, if a permit is there for it.
+    #[cfg(any(feature = "async", contexture_loom))]
+    pub(crate) fn cancel(&self, ticket: &mut Option<u64>) {
+        let mut wakers = Vec::new();
+        let mut list = waitlist::lock(&self.waiters);
+        if list.remove(ticket) {
+            let state = self.state.load(Ordering::Relaxed);
+            if state >= ONE {
+                self.wake_locked(&mut list, 1, state, &mut wakers);
+            }
+        }
+        drop(list);
+        waitlist::wake_all(wakers);
     }
 
     fn key(&self) -> usize {
@@ -323,6 +423,35 @@ macro_rules! acquire_methods {
                 .then(|| SemaphorePermit { raw: &self.raw })
         }
 
+        /// Waits, without blocking the thread, until a permit is taken; resolves to a
+        /// guard that gives it back when dropped (asyncio: `await sem.acquire()` /
+        /// `async with sem:`). Threads blocked in [`acquire`](Self::acquire) and tasks
+        /// waiting here are woken oldest first, together.
+        ///
+        /// Executor-agnostic (plain `Waker`s) and cancel safe: a future dropped before it
+        /// resolves holds no permit (it takes the permit in the poll that resolves it), and
+        /// a wake-up it had been sent goes to the next waiter. So
+        /// `tokio::time::timeout(d, sem.acquire_async())` is the timed form.
+        ///
+        /// ```
+        #[doc = concat!("use contexture_sync::", stringify!($ty), ";")]
+        ///
+        #[doc = concat!("let sem = ", $new, ";")]
+        /// futures::executor::block_on(async {
+        ///     let permit = sem.acquire_async().await;
+        ///     assert_eq!(sem.value(), 0);
+        ///     drop(permit);
+        /// });
+        /// assert_eq!(sem.value(), 1);
+        /// ```
+        #[cfg(feature = "async")]
+        pub fn acquire_async(&self) -> impl Future<Output = SemaphorePermit<'_>> + Send + '_ {
+            AcquireAsync {
+                raw: &self.raw,
+                ticket: None,
+            }
+        }
+
         /// The current count: a snapshot that may change as soon as it is read (Python's
         /// private `sem._value`).
         ///
@@ -347,7 +476,8 @@ macro_rules! acquire_methods {
 /// Blocking calls come in the crate's three forms, each with a guard form returning a
 /// [`SemaphorePermit`] that releases one permit when dropped.
 ///
-/// One word: the uncontended acquire and release are each one compare-and-swap. Waiters
+/// One state word (plus the list of waiting tasks): the uncontended acquire and release are
+/// each one compare-and-swap. Waiters
 /// spin briefly, then park in `parking_lot_core` on the semaphore's address, oldest first.
 /// Woken waiters retry (a thread that was not waiting may take the permit first, as in
 /// Python).
@@ -369,16 +499,16 @@ macro_rules! acquire_methods {
 /// assert_eq!(pool.value(), 2);
 /// ```
 pub struct Semaphore {
-    raw: RawSemaphore,
+    pub(crate) raw: RawSemaphore,
 }
 
 impl Semaphore {
-    /// The most permits a semaphore can hold: `usize::MAX / 2`.
+    /// The most permits a semaphore can hold: `usize::MAX / 4`.
     ///
     /// ```
     /// use contexture_sync::Semaphore;
     ///
-    /// assert_eq!(Semaphore::MAX_PERMITS, usize::MAX / 2);
+    /// assert_eq!(Semaphore::MAX_PERMITS, usize::MAX / 4);
     /// ```
     pub const MAX_PERMITS: usize = MAX_PERMITS;
 
@@ -426,10 +556,40 @@ impl Semaphore {
     }
 }
 
+/// The future of `acquire_async`: unregistered until its first pending poll.
+#[cfg(feature = "async")]
+struct AcquireAsync<'a> {
+    raw: &'a RawSemaphore,
+    ticket: Option<u64>,
+}
+
+#[cfg(feature = "async")]
+impl<'a> Future for AcquireAsync<'a> {
+    type Output = SemaphorePermit<'a>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
+        let this = &mut *self;
+        if this.raw.poll_acquire(&mut this.ticket, cx.waker()) {
+            Poll::Ready(SemaphorePermit { raw: this.raw })
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+#[cfg(feature = "async")]
+impl Drop for AcquireAsync<'_> {
+    fn drop(&mut self) {
+        if self.ticket.is_some() {
+            self.raw.cancel(&mut self.ticket);
+        }
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn overflow() -> ! {
-    panic!("contexture-sync: semaphore count overflow (more than usize::MAX / 2 permits)")
+    panic!("contexture-sync: semaphore count overflow (more than usize::MAX / 4 permits)")
 }
 
 impl Default for Semaphore {
@@ -572,5 +732,94 @@ impl Drop for SemaphorePermit<'_> {
 impl fmt::Debug for SemaphorePermit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SemaphorePermit").finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, feature = "async", not(contexture_loom)))]
+mod tests {
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use super::Semaphore;
+    use crate::parking::{self, FilterOp, DEFAULT_UNPARK_TOKEN};
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// How many threads are parked on the semaphore now (looked at without waking any).
+    fn parked(sem: &Semaphore) -> usize {
+        let mut n = 0;
+        // SAFETY: the semaphore's own key; the filter only counts, the callback does nothing.
+        unsafe {
+            parking::unpark_filter(
+                sem.raw.key(),
+                |_| {
+                    n += 1;
+                    FilterOp::Skip
+                },
+                |_| DEFAULT_UNPARK_TOKEN,
+            )
+        };
+        n
+    }
+
+    fn poll<F: Future>(f: std::pin::Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+        f.poll(&mut Context::from_waker(waker))
+    }
+
+    fn wait_until_parked(sem: &Semaphore, n: usize) {
+        while parked(sem) != n {
+            std::thread::yield_now();
+        }
+    }
+
+    /// Threads and tasks are woken oldest first, together: a thread that parked before the
+    /// task is woken by the first release, the task by the second; and the other way round.
+    #[test]
+    fn threads_and_tasks_are_woken_in_arrival_order() {
+        for thread_first in [true, false] {
+            let sem = Semaphore::new(0);
+            let count = Arc::new(Count(AtomicUsize::new(0)));
+            let waker = Waker::from(count.clone());
+            let mut task = Box::pin(sem.acquire_async());
+            std::thread::scope(|s| {
+                if !thread_first {
+                    assert!(poll(task.as_mut(), &waker).is_pending());
+                }
+                let thread = s.spawn(|| sem.acquire());
+                wait_until_parked(&sem, 1);
+                if thread_first {
+                    assert!(poll(task.as_mut(), &waker).is_pending());
+                }
+                sem.release(1);
+                if thread_first {
+                    thread.join().unwrap();
+                    assert_eq!(count.0.load(Ordering::SeqCst), 0, "the older thread first");
+                    sem.release(1);
+                    assert_eq!(count.0.load(Ordering::SeqCst), 1);
+                    let Poll::Ready(permit) = poll(task.as_mut(), &waker) else {
+                        panic!("the woken task takes the permit")
+                    };
+                    permit.forget();
+                } else {
+                    assert_eq!(count.0.load(Ordering::SeqCst), 1, "the older task first");
+                    assert_eq!(parked(&sem), 1, "the thread still waits");
+                    let Poll::Ready(permit) = poll(task.as_mut(), &waker) else {
+                        panic!("the woken task takes the permit")
+                    };
+                    permit.forget();
+                    sem.release(1);
+                    thread.join().unwrap();
+                }
+            });
+            assert_eq!(sem.value(), 0);
+        }
     }
 }

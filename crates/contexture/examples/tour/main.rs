@@ -6,6 +6,7 @@
 //! them.
 
 mod actor;
+mod asyncio;
 mod ctxvar;
 mod local;
 mod parallel;
@@ -53,6 +54,7 @@ const SECTIONS: &[Section] = &[
     Section { name: "ctxvar", about: "contextvars: contexts that follow threads and tasks", scenarios: &[ctxvar::basics, ctxvar::thread_isolation, ctxvar::tasks, ctxvar::lifecycle, ctxvar::run_mutates, ctxvar::shallow_copy] },
     Section { name: "taskgroup", about: "asyncio.gather and TaskGroup: every outcome, the caller's context in each task", scenarios: &[taskgroup::gather_with_a_failing_task, taskgroup::request_id_in_a_task_group] },
     Section { name: "sync", about: "threading and queue: Lock, RLock, Condition, Semaphore, Event, Barrier, queues", scenarios: &[sync::safe_counter, sync::tree_walker, sync::bounded_buffer, sync::connection_pool, sync::service_manager, sync::two_phase_barrier, sync::worker_pool, sync::priority_and_lifo_queues] },
+    Section { name: "asyncio", about: "asyncio's Lock, Semaphore and Queue: the async faces, threads and tasks on one object", scenarios: &[asyncio::async_counter, asyncio::rate_limiter, asyncio::async_pipeline] },
     Section { name: "races", about: "race conditions and deadlocks: a bank account, two locks, ThreadSafeDict", scenarios: &[races::bank_account, races::two_lock_deadlock, races::thread_safe_dict] },
     Section { name: "pool", about: "concurrent.futures: the thread pool, callbacks, context in jobs", scenarios: &[pool::managed_pool, pool::callback_pipeline, pool::panicking_job, pool::request_id_in_jobs] },
     Section { name: "parallel", about: "CPU-bound vs I/O-bound: pool map, primes with as_completed, initializer", scenarios: &[parallel::cpu_vs_io_bound, parallel::primes_as_completed, parallel::initializer_chunk_sum] },
