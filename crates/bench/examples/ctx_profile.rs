@@ -81,7 +81,10 @@ fn copy_set_loop(var: &ContextVar<u64>, n: u64) {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let which = args.get(1).map_or("local", String::as_str);
-    let n: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10_000_000);
+    let n: u64 = args
+        .get(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000_000);
     static V: ContextVar<u64> = ContextVar::new("v");
     match which {
         "local" => {

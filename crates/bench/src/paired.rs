@@ -43,7 +43,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// contender's median ns per operation and, for each of ours (the first `ours`) against each
 /// anchor, the median of the per-round ratios (also per order) and how many rounds were
 /// above 1. Returns the per-round ns per operation, indexed like `contenders`.
-pub fn run(group: &str, contenders: &mut [Contender<'_>], ours: usize, batch: u64) -> Vec<Vec<f64>> {
+pub fn run(
+    group: &str,
+    contenders: &mut [Contender<'_>],
+    ours: usize,
+    batch: u64,
+) -> Vec<Vec<f64>> {
     if filtered_out(group) {
         return Vec::new();
     }
