@@ -281,7 +281,8 @@ fn adapter_paired(_: &mut Criterion) {
     V.set(1);
     let waker = Waker::noop();
     let shared = Arc::new(copy_context());
-    let once = |n: u64, mut poll_one: Box<dyn FnMut(&mut TaskContext<'_>, u64) + '_>| {
+    type PollOne<'a> = Box<dyn FnMut(&mut TaskContext<'_>, u64) + 'a>;
+    let once = |n: u64, mut poll_one: PollOne<'_>| {
         let mut cx = TaskContext::from_waker(waker);
         let start = Instant::now();
         for i in 0..n {

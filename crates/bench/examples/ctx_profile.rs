@@ -1,6 +1,12 @@
 //! Loops for profiling (callgrind, `objdump`): `cargo run --release -p contexture-bench
 //! --example ctx_profile -- WHICH [N]`, WHICH one of `local`, `thread_local`, `set1`,
-//! `set10000`, `adapter`, `first_get`, `copy_set1`, `copy_set10000`.
+//! `set10000`, `adapter`, `adapter_shared`, `adapter_opaque`, `tokio_scope`, `tokio_opaque`, `run_noop`, `run_get`,
+//! `run_get2`, `snap_noop`, `snap_get`, `snap_get2`, `copy_set1`, `copy_set8`,
+//! `copy_set1000`, `copy_set10000`.
+//!
+//! Instruction counts per operation, which the load of a shared machine does not move:
+//! `valgrind --tool=callgrind` at two values of N, difference of the totals ÷ difference of
+//! N (see `crates/bench/callgrind.sh`).
 
 use std::cell::Cell;
 use std::future::Future;
@@ -8,7 +14,7 @@ use std::hint::black_box;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 
-use contexture_ctxvar::{copy_context, Context, ContextVar, FutureExt};
+use contexture_ctxvar::{copy_context, Context, ContextVar, FutureExt, Snapshot};
 use contexture_local::Local;
 use thread_local::ThreadLocal;
 
@@ -45,6 +51,16 @@ fn set_loop(var: &ContextVar<u64>, n: u64) {
     }
 }
 
+/// Polled through a call the compiler cannot see into (`adapter_opaque`, `tokio_opaque`).
+struct Opaque;
+impl Future for Opaque {
+    type Output = ();
+    #[inline(never)]
+    fn poll(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<()> {
+        black_box(Poll::Pending)
+    }
+}
+
 struct Ready;
 impl Future for Ready {
     type Output = ();
@@ -72,9 +88,20 @@ fn first_get_loop(ctx: &mut Context, var: &ContextVar<u64>, n: u64) {
 #[inline(never)]
 fn copy_set_loop(var: &ContextVar<u64>, n: u64) {
     for i in 0..n {
-        let mut ctx = copy_context();
-        ctx.run_mut(|| drop(var.set(i)));
+        let ctx = copy_context();
+        ctx.run(|| drop(var.set(i))).unwrap();
         drop(black_box(ctx));
+    }
+}
+
+tokio::task_local! {
+    static TASK_LOCAL: u64;
+}
+
+#[inline(never)]
+fn timed_loop(n: u64, f: impl Fn()) {
+    for _ in 0..n {
+        f();
     }
 }
 
@@ -109,7 +136,58 @@ fn main() {
             let mut ctx = copy_context();
             first_get_loop(&mut ctx, &V, n);
         }
+        "adapter_shared" => {
+            V.set(1);
+            let ctx = std::sync::Arc::new(copy_context());
+            let mut fut = Box::pin(Ready.in_context(ctx));
+            adapter_loop(fut.as_mut(), n);
+        }
+        "adapter_opaque" => {
+            V.set(1);
+            let mut fut = Box::pin(Opaque.with_current_context());
+            adapter_loop(fut.as_mut(), n);
+        }
+        "tokio_opaque" => {
+            let mut fut = Box::pin(TASK_LOCAL.scope(1, Opaque));
+            adapter_loop(fut.as_mut(), n);
+        }
+        "tokio_scope" => {
+            struct Pending;
+            impl Future for Pending {
+                type Output = ();
+                fn poll(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<()> {
+                    Poll::Pending
+                }
+            }
+            let mut fut = Box::pin(TASK_LOCAL.scope(1, Pending));
+            adapter_loop(fut.as_mut(), n);
+        }
+        "run_noop" | "run_get" | "run_get2" | "snap_noop" | "snap_get" | "snap_get2" => {
+            with_vars_set(8, |v| {
+                let var = &v[4];
+                let ctx = copy_context();
+                let snap = Snapshot::capture();
+                match which {
+                    "run_noop" => timed_loop(n, || ctx.run(|| black_box(())).unwrap()),
+                    "run_get" => timed_loop(n, || {
+                        black_box(ctx.run(|| var.get()).unwrap());
+                    }),
+                    "run_get2" => timed_loop(n, || {
+                        black_box(ctx.run(|| (var.get(), black_box(var).get())).unwrap());
+                    }),
+                    "snap_noop" => timed_loop(n, || snap.clone().run(|| black_box(()))),
+                    "snap_get" => timed_loop(n, || {
+                        black_box(snap.clone().run(|| var.get()));
+                    }),
+                    _ => timed_loop(n, || {
+                        black_box(snap.clone().run(|| (var.get(), black_box(var).get())));
+                    }),
+                }
+            });
+        }
         "copy_set1" => with_vars_set(1, |v| copy_set_loop(&v[0], n)),
+        "copy_set8" => with_vars_set(8, |v| copy_set_loop(&v[4], n)),
+        "copy_set1000" => with_vars_set(1000, |v| copy_set_loop(&v[500], n)),
         "copy_set10000" => with_vars_set(10_000, |v| copy_set_loop(&v[5000], n)),
         other => panic!("unknown loop {other}"),
     }

@@ -82,10 +82,12 @@ const EMPTY_SLOT: Slot = Slot {
 /// instead, armed by its first write.
 #[repr(C)]
 pub(crate) struct State {
-    /// The current map. Every change to it, or replacement of it, bumps `version`.
-    /// Dropped only by the exit guards (which take it out), never with the state.
+    /// The current map. Every write to it bumps `version`; every write or replacement
+    /// updates `stamp`. Dropped only by the exit guards (which take it out), never with
+    /// the state.
     map: ManuallyDrop<Map>,
-    /// Changes whenever `map` may have changed; starts at 1 so that an empty slot never hits.
+    /// Counts the writes made on this thread (to whichever map was current): what
+    /// [`Here::leave`] compares to tell whether the entered map may have been written.
     version: u64,
     /// Id of the current context; 0 while this is the thread's own context (or a
     /// `Snapshot::run`'s) and no token was made in it yet; [`CTX_TAG`] for a `Context`;
@@ -189,8 +191,8 @@ pub(crate) struct Entered {
     prev_map: Map,
     prev_id: u64,
     /// The state's version right after entering: a different one at `leave` means the
-    /// entered map may have been written (a nested run also counts, which only costs a
-    /// needless republish).
+    /// entered map may have been written (a write in a nested run also counts, which only
+    /// costs a needless republish).
     entered_at: u64,
 }
 
@@ -429,7 +431,8 @@ impl State {
     /// Makes `map` (of context `ctx_id`) current; returns the previous map and context id.
     #[inline]
     pub(crate) fn switch(&mut self, map: Map, ctx_id: u64) -> (Map, u64) {
-        self.version += 1;
+        // No `version` bump: it counts writes (see `Entered::entered_at`), and the lookup
+        // cache keys on the map's own stamp, which comes with it.
         self.unique.set(false);
         self.stamp = map.stamp();
         (
