@@ -510,7 +510,7 @@ fn first_set_after_copy_paired(_: &mut Criterion) {
             &format!("ctxvar first set after copy_context ({n} vars)"),
             &mut contenders,
             1,
-            200_000,
+            20_000,
         );
     }
 }

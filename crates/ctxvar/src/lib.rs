@@ -52,7 +52,7 @@
 //!
 //! **The map.** A context is a persistent map from var id to (name, `Arc<dyn Any>` value),
 //! behind a single `Arc` whose address identifies the version. Up to 32 vars it is a `Vec`
-//! sorted by id; above, our own hash array mapped trie (32-way `Arc` nodes keyed by a
+//! sorted by id; above, our own hash array mapped trie (16-way `Arc` nodes keyed by a
 //! bijective hash of the id, so no collision lists; a rebind replaces only the value). Copying is
 //! one reference-count increment whatever the size. A write is in place when the version is
 //! unshared and otherwise copies the small vector or the O(log n) path of the trie; the
