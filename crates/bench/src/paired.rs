@@ -12,14 +12,15 @@ use std::time::Duration;
 /// operations and returns how long they took (setup excluded).
 pub type Contender<'a> = (&'static str, Box<dyn FnMut(u64) -> Duration + 'a>);
 
-/// Rounds recorded per group: `$CONTEXTURE_PAIRED_ROUNDS`, else 21 (odd, so that both
-/// orders are (almost) equally represented).
+/// Rounds recorded per group: `$CONTEXTURE_PAIRED_ROUNDS`, else 5 with criterion's
+/// `--quick`, else 21 (odd, so that both orders are (almost) equally represented).
 fn round_count() -> usize {
+    let quick = std::env::args().any(|a| a == "--quick");
     std::env::var("CONTEXTURE_PAIRED_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
         .filter(|&r| r > 0)
-        .unwrap_or(21)
+        .unwrap_or(if quick { 5 } else { 21 })
 }
 
 /// Whether the bench's command line filters this group out (criterion's filter argument:
