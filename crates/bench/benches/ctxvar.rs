@@ -5,15 +5,17 @@
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::{Duration, Instant};
 
-use contexture_ctxvar::{copy_context, Context, ContextVar, FutureExt};
+use contexture_bench::paired::{self, Contender};
+use contexture_ctxvar::{copy_context, Context, ContextVar, FutureExt, Snapshot};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use opentelemetry::Context as OtelContext;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use contexture_ctxvar::TaskGroup;
 use tokio::runtime::Runtime;
@@ -297,6 +299,320 @@ fn tg_print_paired(group: &str, contenders: &[TgContender<'_>]) {
     }
 }
 
+// ---- the loop shapes of issue #15, paired (see `contexture_bench::paired`) ----------
+
+/// A context holding `n` vars (the one in the middle returned) for one contender.
+fn context_with(n: usize) -> (Context, ContextVar<u64>) {
+    let vars: Vec<ContextVar<u64>> = (0..n).map(|_| ContextVar::new("bench")).collect();
+    let ctx = Context::new();
+    ctx.run(|| {
+        for (i, var) in vars.iter().enumerate() {
+            var.set(i as u64);
+        }
+    })
+    .unwrap();
+    let mut vars = vars;
+    let var = vars.swap_remove(n / 2);
+    // The other vars are dropped: their values stay in the context (a var's identity is
+    // its id, not its address).
+    (ctx, var)
+}
+
+/// The sizes of issue #15's rows.
+const SIZES: [usize; 4] = [1, 8, 1000, 10_000];
+
+/// `set` rebinding a var that is set already, token dropped at once, in a context of 1 / 8
+/// / 1,000 / 10,000 vars: the outside harness's shape (a plain loop; the criterion group
+/// `ctxvar set` passes the var through `black_box` on every call). Target: ≤ 29 ns at
+/// every size. Every size is one contender, so all sizes run in the same rounds.
+fn set_rebind_paired(_: &mut Criterion) {
+    let setups: Vec<(Context, ContextVar<u64>)> = SIZES.iter().map(|&n| context_with(n)).collect();
+    let mut contenders: Vec<Contender<'_>> = setups
+        .iter()
+        .zip([
+            "contexture (1 var)",
+            "contexture (8 vars)",
+            "contexture (1,000 vars)",
+            "contexture (10,000 vars)",
+        ])
+        .map(|((ctx, var), name)| -> Contender<'_> {
+            (
+                name,
+                Box::new(move |n| {
+                    ctx.run(|| {
+                        let start = Instant::now();
+                        for i in 0..n {
+                            drop(var.set(i));
+                        }
+                        start.elapsed()
+                    })
+                    .unwrap()
+                }),
+            )
+        })
+        .collect();
+    paired::run(
+        "ctxvar set (rebind, token dropped)",
+        &mut contenders,
+        4,
+        1_000_000,
+    );
+}
+
+/// A future that is always ready (so that a ready future can be polled again and again).
+struct Ready;
+
+impl Future for Ready {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<()> {
+        Poll::Ready(())
+    }
+}
+
+/// The adapter per poll, noop waker, against a `tokio::task_local!` scope, in two shapes:
+/// a ready future wrapped and polled once per operation (the outside harness's: tokio's
+/// scope cannot be polled after its future completed, so each operation builds one; ours
+/// then includes `with_current_context`'s copy, or `in_context`'s `Arc` clone), and one
+/// future polled again and again (pending for tokio; for ours also a ready one).
+fn adapter_paired(_: &mut Criterion) {
+    static V: ContextVar<u64> = ContextVar::new("v");
+    V.set(1);
+    let waker = Waker::noop();
+    let shared = Arc::new(copy_context());
+    type PollOne<'a> = Box<dyn FnMut(&mut TaskContext<'_>, u64) + 'a>;
+    let once = |n: u64, mut poll_one: PollOne<'_>| {
+        let mut cx = TaskContext::from_waker(waker);
+        let start = Instant::now();
+        for i in 0..n {
+            poll_one(&mut cx, i);
+        }
+        start.elapsed()
+    };
+    let mut contenders: Vec<Contender<'_>> = vec![
+        (
+            "contexture with_current_context, ready once",
+            Box::new(|n| {
+                once(
+                    n,
+                    Box::new(|cx, i| {
+                        let mut f = std::pin::pin!(std::future::ready(i).with_current_context());
+                        let _ = black_box(f.as_mut().poll(cx));
+                    }),
+                )
+            }),
+        ),
+        (
+            "contexture in_context, ready once",
+            Box::new(|n| {
+                once(
+                    n,
+                    Box::new(|cx, i| {
+                        let mut f =
+                            std::pin::pin!(std::future::ready(i).in_context(shared.clone()));
+                        let _ = black_box(f.as_mut().poll(cx));
+                    }),
+                )
+            }),
+        ),
+        (
+            "tokio_task_local scope, ready once",
+            Box::new(|n| {
+                once(
+                    n,
+                    Box::new(|cx, i| {
+                        let mut f = std::pin::pin!(TASK_LOCAL.scope(1, std::future::ready(i)));
+                        let _ = black_box(f.as_mut().poll(cx));
+                    }),
+                )
+            }),
+        ),
+    ];
+    paired::run(
+        "ctxvar adapter: wrap + poll a ready future",
+        &mut contenders,
+        2,
+        500_000,
+    );
+
+    fn repoll<F: Future>(n: u64, waker: &Waker, f: Pin<&mut F>) -> Duration {
+        let mut cx = TaskContext::from_waker(waker);
+        let mut f = f;
+        let start = Instant::now();
+        for _ in 0..n {
+            let _ = black_box(f.as_mut().poll(&mut cx));
+        }
+        start.elapsed()
+    }
+    let mut own_ready = Box::pin(Ready.with_current_context());
+    let mut shared_ready = Box::pin(Ready.in_context(shared.clone()));
+    let mut own_pending = Box::pin(Pending.with_current_context());
+    let mut scope_pending = Box::pin(TASK_LOCAL.scope(1, Pending));
+    let mut contenders: Vec<Contender<'_>> = vec![
+        (
+            "contexture with_current_context, ready",
+            Box::new(|n| repoll(n, waker, own_ready.as_mut())),
+        ),
+        (
+            "contexture in_context, ready",
+            Box::new(|n| repoll(n, waker, shared_ready.as_mut())),
+        ),
+        (
+            "contexture with_current_context, pending",
+            Box::new(|n| repoll(n, waker, own_pending.as_mut())),
+        ),
+        (
+            "tokio_task_local scope, pending",
+            Box::new(|n| repoll(n, waker, scope_pending.as_mut())),
+        ),
+    ];
+    paired::run(
+        "ctxvar adapter: poll again and again",
+        &mut contenders,
+        3,
+        1_000_000,
+    );
+}
+
+/// The first `get` after entering a context, against later ones: `run` around nothing,
+/// around one `get` and around two (a copy of a context of 1 and of 8 vars, entered through
+/// `Context::run` and through `Snapshot::run`, as a pool job is). The first get's extra
+/// cost is `(get1 − noop) − (get2 − get1)`, per round; target ≤ 5 ns.
+fn first_get_paired(_: &mut Criterion) {
+    for n in [1, 8] {
+        let (ctx, var) = context_with(n);
+        let copy = ctx.run(copy_context).unwrap();
+        let snapshot = ctx.run(Snapshot::capture).unwrap();
+        let (copy, var, snapshot) = (&copy, &var, &snapshot);
+        let timed = |k: u64, f: &dyn Fn()| {
+            let start = Instant::now();
+            for _ in 0..k {
+                f();
+            }
+            start.elapsed()
+        };
+        let mut contenders: Vec<Contender<'_>> = vec![
+            (
+                "contexture run(noop)",
+                Box::new(move |k| timed(k, &|| copy.run(|| black_box(())).unwrap())),
+            ),
+            (
+                "contexture run(get)",
+                Box::new(move |k| {
+                    timed(k, &|| {
+                        black_box(copy.run(|| var.get()).unwrap());
+                    })
+                }),
+            ),
+            (
+                "contexture run(get; get)",
+                Box::new(move |k| {
+                    timed(k, &|| {
+                        black_box(copy.run(|| (var.get(), black_box(var).get())).unwrap());
+                    })
+                }),
+            ),
+            (
+                "contexture Snapshot::run(noop)",
+                Box::new(move |k| timed(k, &|| snapshot.clone().run(|| black_box(())))),
+            ),
+            (
+                "contexture Snapshot::run(get)",
+                Box::new(move |k| {
+                    timed(k, &|| {
+                        black_box(snapshot.clone().run(|| var.get()));
+                    })
+                }),
+            ),
+            (
+                "contexture Snapshot::run(get; get)",
+                Box::new(move |k| {
+                    timed(k, &|| {
+                        black_box(snapshot.clone().run(|| (var.get(), black_box(var).get())));
+                    })
+                }),
+            ),
+        ];
+        let group = format!("ctxvar first get after entering ({n} vars)");
+        let rounds = paired::run(&group, &mut contenders, 6, 1_000_000);
+        if rounds.is_empty() {
+            continue;
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        for (label, base) in [("Context::run", 0), ("Snapshot::run", 3)] {
+            let first = median(rounds.iter().map(|r| r[base + 1] - r[base]).collect());
+            let later = median(rounds.iter().map(|r| r[base + 2] - r[base + 1]).collect());
+            let extra = median(
+                rounds
+                    .iter()
+                    .map(|r| (r[base + 1] - r[base]) - (r[base + 2] - r[base + 1]))
+                    .collect(),
+            );
+            println!("  {label}: first get {first:.2} ns, a later get {later:.2} ns, first's extra {extra:.2} ns (target ≤ 5)");
+        }
+    }
+}
+
+/// One batch of CPython's `ctx = copy_context(); ctx.run(var.set, v)` in a context of `n`
+/// vars (`python/ctxvar.py --batch copy-set N OPS`, timed by the script itself).
+fn python_copy_set(n: usize, ops: u64) -> Duration {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/ctxvar.py");
+    let out = std::process::Command::new("python3")
+        .args([
+            script,
+            "--batch",
+            "copy-set",
+            &n.to_string(),
+            &ops.to_string(),
+        ])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "ctxvar.py --batch copy-set failed");
+    let ns: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    Duration::from_secs_f64(ns * ops as f64 / 1e9)
+}
+
+/// The first `set` after `copy_context()`, copy and drops included (what every pool job,
+/// task and message pays on its first write), against CPython's
+/// `ctx = copy_context(); ctx.run(var.set, v)`, at 1 / 8 / 1,000 / 10,000 vars, batch by
+/// batch in the same rounds. Skipped when `python3` is missing.
+fn first_set_after_copy_paired(_: &mut Criterion) {
+    let python = std::process::Command::new("python3")
+        .arg("-V")
+        .output()
+        .is_ok();
+    for n in SIZES {
+        let (ctx, var) = context_with(n);
+        let (ctx, var) = (&ctx, &var);
+        let mut contenders: Vec<Contender<'_>> = vec![(
+            "contexture",
+            Box::new(move |k| {
+                ctx.run(|| {
+                    let start = Instant::now();
+                    for i in 0..k {
+                        let copy = copy_context();
+                        copy.run(|| drop(var.set(i))).unwrap();
+                        drop(black_box(copy));
+                    }
+                    start.elapsed()
+                })
+                .unwrap()
+            }),
+        )];
+        if python {
+            contenders.push(("CPython", Box::new(move |k| python_copy_set(n, k))));
+        }
+        paired::run(
+            &format!("ctxvar first set after copy_context ({n} vars)"),
+            &mut contenders,
+            1,
+            20_000,
+        );
+    }
+}
+
 /// `n` groups of [`TG_TASKS`] trivial tasks through our `TaskGroup` (spawn all, then
 /// `join`), on `rt`; with `request_id`, a var is set in the spawner's context first.
 fn tg_ours(rt: &Runtime, n: u64, request_id: bool) -> Duration {
@@ -378,6 +694,17 @@ fn task_group(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, get, set, copy, run_noop, adapter);
+criterion_group!(
+    benches,
+    get,
+    set,
+    copy,
+    run_noop,
+    adapter,
+    set_rebind_paired,
+    adapter_paired,
+    first_get_paired,
+    first_set_after_copy_paired
+);
 criterion_group!(task_group_benches, task_group);
 criterion_main!(benches, task_group_benches);

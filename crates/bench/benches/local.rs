@@ -6,6 +6,7 @@ use std::hint::black_box;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use contexture_bench::paired::{self, Contender};
 use contexture_local::Local;
 use criterion::{criterion_group, criterion_main, Criterion};
 use thread_local::ThreadLocal;
@@ -30,6 +31,78 @@ fn get_present(c: &mut Criterion) {
         b.iter(|| STD.with(|v| black_box(v.get())))
     });
     group.finish();
+}
+
+/// `get().unwrap().get()` of a present value in a tight loop, each result into `black_box`:
+/// the loop shape of the outside harness of issue #15 (the criterion group above hands the
+/// `Local` itself through `black_box` on every call, which keeps the compiler from hoisting
+/// anything out of the loop). Ours and the anchor alternate batch by batch, paired medians.
+fn get_present_loop(_: &mut Criterion) {
+    fn timed(n: u64, mut get: impl FnMut() -> u64) -> Duration {
+        let start = Instant::now();
+        for _ in 0..n {
+            black_box(get());
+        }
+        start.elapsed()
+    }
+    let ours: Local<Cell<u64>> = Local::new();
+    ours.get_or(|| Cell::new(1));
+    let anchor: ThreadLocal<Cell<u64>> = ThreadLocal::new();
+    anchor.get_or(|| Cell::new(1));
+    thread_local! {
+        static STD: Cell<u64> = const { Cell::new(1) };
+    }
+    let mut contenders: Vec<Contender<'_>> = vec![
+        (
+            "contexture",
+            Box::new(|n| timed(n, || ours.get().unwrap().get())),
+        ),
+        (
+            "thread_local",
+            Box::new(|n| timed(n, || anchor.get().unwrap().get())),
+        ),
+        (
+            "std_thread_local",
+            Box::new(|n| timed(n, || STD.with(Cell::get))),
+        ),
+    ];
+    paired::run(
+        "local get (present), tight loop",
+        &mut contenders,
+        1,
+        2_000_000,
+    );
+}
+
+/// First access on a fresh thread (id, slot, registration), ours and the anchor on
+/// alternating threads, paired medians: a thread per operation, timed inside the thread.
+fn first_access_paired(_: &mut Criterion) {
+    static OURS: Local<u64> = Local::new();
+    static ANCHOR: std::sync::OnceLock<ThreadLocal<u64>> = std::sync::OnceLock::new();
+    let mut contenders: Vec<Contender<'_>> = vec![
+        (
+            "contexture",
+            Box::new(|n| {
+                on_fresh_threads(n, || {
+                    black_box(OURS.get_or(|| 1));
+                })
+            }),
+        ),
+        (
+            "thread_local",
+            Box::new(|n| {
+                on_fresh_threads(n, || {
+                    black_box(ANCHOR.get_or_init(ThreadLocal::new).get_or(|| 1));
+                })
+            }),
+        ),
+    ];
+    paired::run(
+        "local first access on a thread (paired)",
+        &mut contenders,
+        1,
+        200,
+    );
 }
 
 /// Times one closure run on a fresh thread per iteration, excluding spawn and join.
@@ -130,5 +203,13 @@ fn churn(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, get_present, first_access, new_store_drop, churn);
+criterion_group!(
+    benches,
+    get_present,
+    get_present_loop,
+    first_access,
+    first_access_paired,
+    new_store_drop,
+    churn
+);
 criterion_main!(benches);

@@ -7,6 +7,8 @@ does not contain it.
 
 import contextvars
 import os
+import sys
+import time
 import timeit
 
 QUICK = os.environ.get("CONTEXTURE_BENCH_QUICK") == "1"
@@ -41,7 +43,27 @@ def context_with(n):
     return ctx, variables[n // 2]
 
 
+def copy_set_batch(n, ops):
+    """`--batch copy-set N OPS`: ns per `ctx = copy_context(); ctx.run(var.set, v)` in a
+    context of N vars (the copy dropped each time), for the paired rows of
+    benches/ctxvar.rs."""
+    ctx, var = context_with(n)
+
+    def batch():
+        copy_context = contextvars.copy_context
+        start = time.perf_counter_ns()
+        for i in range(ops):
+            c = copy_context()
+            c.run(var.set, i)
+        return (time.perf_counter_ns() - start) / ops
+
+    print(f"{ctx.run(batch):.2f}", flush=True)
+
+
 def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "--batch" and sys.argv[2] == "copy-set":
+        copy_set_batch(int(sys.argv[3]), int(sys.argv[4]))
+        return
     for n in (1, 1000):
         ctx, var = context_with(n)
         measure(f"ctxvar get/{n}", "var.get()", ctx, var=var)
@@ -54,6 +76,12 @@ def main():
         ctx, _ = context_with(n)
         measure(f"ctxvar copy_context/{n}", "copy_context()", ctx,
                 copy_context=contextvars.copy_context)
+
+    for n in (1, 8, 1000, 10_000):
+        ctx, var = context_with(n)
+        measure(f"ctxvar first set after copy_context/{n}",
+                "c = copy_context(); c.run(var.set, 1)", ctx,
+                copy_context=contextvars.copy_context, var=var)
 
     ctx, _ = context_with(1)
     target, _ = context_with(1)

@@ -9,6 +9,7 @@ use std::cell::{Cell, RefCell, RefMut};
 use std::mem::ManuallyDrop;
 use std::ptr::{self, NonNull};
 
+use crate::loom::Arc;
 use crate::loom::{tls, IdCounter, Ordering};
 use crate::map::{Map, Value};
 
@@ -32,18 +33,40 @@ pub(crate) const CTX_TAG: u64 = 1 << 62;
 /// comparison covers both that and "no id yet"), which arms a later cleanup first.
 const TORN: u64 = 1 << 63;
 
-/// One remembered lookup: in map version `version`, var `id` was bound to the `T` at `ptr`
-/// (null: unbound).
+/// One remembered lookup: in the map version stamped `stamp`, var `id` was bound to the `T`
+/// at `ptr` (null: unbound). Stamps are never reused and name one set of bindings (see
+/// `Map::stamp`), so a slot stays valid across context switches: the first `get` after
+/// entering a context (or a copy of one: copies share the version) hits what an earlier
+/// entry looked up.
 #[derive(Clone, Copy)]
 struct Slot {
     id: u64,
-    version: u64,
+    stamp: u64,
     ptr: *const (),
 }
 
+/// The binding the last `set` made (var `id` in the version stamped `stamp`, its value's
+/// contents at `ptr`), while nothing else can hold that value: it came from that `set`'s
+/// `Arc::new`, and every way another handle could have been made since (sharing the map, a
+/// switch, a reader cloning the value through [`State::map`], another write) changes the
+/// stamp, clears `State::unique`, or clears this slot (id 0). A `set` of the same var then
+/// swaps the value in place: no allocation, no free, no atomic operation.
+#[derive(Clone, Copy)]
+struct WriteSlot {
+    id: u64,
+    stamp: u64,
+    ptr: *const (),
+}
+
+const NO_WRITE: WriteSlot = WriteSlot {
+    id: 0,
+    stamp: 0,
+    ptr: ptr::null(),
+};
+
 const EMPTY_SLOT: Slot = Slot {
     id: 0,
-    version: 0,
+    stamp: 0,
     ptr: ptr::null(),
 };
 
@@ -59,10 +82,12 @@ const EMPTY_SLOT: Slot = Slot {
 /// instead, armed by its first write.
 #[repr(C)]
 pub(crate) struct State {
-    /// The current map. Every change to it, or replacement of it, bumps `version`.
-    /// Dropped only by the exit guards (which take it out), never with the state.
+    /// The current map. Every write to it bumps `version`; every write or replacement
+    /// updates `stamp`. Dropped only by the exit guards (which take it out), never with
+    /// the state.
     map: ManuallyDrop<Map>,
-    /// Changes whenever `map` may have changed; starts at 1 so that an empty slot never hits.
+    /// Counts the writes made on this thread (to whichever map was current): what
+    /// [`Here::leave`] compares to tell whether the entered map may have been written.
     version: u64,
     /// Id of the current context; 0 while this is the thread's own context (or a
     /// `Snapshot::run`'s) and no token was made in it yet; [`CTX_TAG`] for a `Context`;
@@ -73,6 +98,10 @@ pub(crate) struct State {
     /// ([`State::share_map`]) or replaced ([`State::switch`]). Lets a run of writes skip
     /// `Arc::make_mut`'s atomic uniqueness check (measured: ~5 ns of a ~24 ns `set`).
     unique: Cell<bool>,
+    /// The stamp of `map` (`Map::stamp`), kept here for the lookup cache.
+    stamp: u64,
+    /// See [`WriteSlot`].
+    last_write: Cell<WriteSlot>,
     cache: [Cell<Slot>; CACHE_SLOTS],
 }
 
@@ -82,6 +111,8 @@ tls! {
         version: 1,
         ctx_id: 0,
         unique: Cell::new(false),
+        stamp: 0,
+        last_write: Cell::new(NO_WRITE),
         cache: [const { Cell::new(EMPTY_SLOT) }; CACHE_SLOTS],
     });
 }
@@ -160,8 +191,8 @@ pub(crate) struct Entered {
     prev_map: Map,
     prev_id: u64,
     /// The state's version right after entering: a different one at `leave` means the
-    /// entered map may have been written (a nested run also counts, which only costs a
-    /// needless republish).
+    /// entered map may have been written (a write in a nested run also counts, which only
+    /// costs a needless republish).
     entered_at: u64,
 }
 
@@ -233,16 +264,17 @@ impl State {
     pub(crate) fn lookup<T: Any>(&self, id: u64) -> Option<&T> {
         let cell = &self.cache[(id as usize) % CACHE_SLOTS];
         let slot = cell.get();
-        if slot.id == id && slot.version == self.version {
+        if slot.id == id && slot.stamp == self.stamp {
             if slot.ptr.is_null() {
                 return None;
             }
-            // SAFETY: the slot was filled by `lookup_slow::<T>` for this id from a checked
-            // `downcast_ref::<T>` (a var id is only ever bound to values of its var's `T`), in
-            // this very map version. The version is bumped on every change to or replacement
-            // of `self.map`, so the map still holds the `Arc` that owns the `T`, and `&self`
-            // keeps it from changing for the lifetime of the returned reference. Nothing
-            // writes through an `Arc`'s shared contents.
+            // SAFETY: the slot was filled by `lookup_slow::<T>` for this id after a checked
+            // downcast to `T` (a var id is only ever bound to values of its var's `T`), from
+            // the map version stamped `self.stamp`. A stamp is never reused and every change
+            // of a version's bindings restamps it, so the current map is that very version and
+            // still holds the `Arc` that owns the `T` (an in-place `rebind` keeps the `Arc`
+            // and its address). `&self` keeps it from changing for the lifetime of the
+            // returned reference.
             return Some(unsafe { &*slot.ptr.cast::<T>() });
         }
         self.lookup_slow(id, cell)
@@ -250,18 +282,27 @@ impl State {
 
     #[inline(never)]
     fn lookup_slow<T: Any>(&self, id: u64, cell: &Cell<Slot>) -> Option<&T> {
-        let found = self.map.get(id).and_then(|e| e.value.downcast_ref::<T>());
+        let entry = self.map.get(id);
+        let found = entry.and_then(|e| e.value.downcast_ref::<T>());
         cell.set(Slot {
             id,
-            version: self.version,
-            ptr: found.map_or(ptr::null(), |v| ptr::from_ref(v).cast()),
+            stamp: self.stamp,
+            // From `Arc::as_ptr`, not from `found`: a pointer with the `Arc`'s own
+            // provenance stays usable after `rebind` writes through its sibling.
+            ptr: match (entry, found) {
+                (Some(e), Some(_)) => Arc::as_ptr(&e.value).cast(),
+                _ => ptr::null(),
+            },
         });
         found
     }
 
     /// The current map, for reading. (Cloning it must go through [`State::share_map`].)
+    /// The reader may clone a value out of it, so the last write's value may be shared
+    /// afterwards: [`State::rebind`] no longer applies.
     #[inline]
     pub(crate) fn map(&self) -> &Map {
+        self.last_write.set(NO_WRITE);
         &self.map
     }
 
@@ -310,21 +351,52 @@ impl State {
     }
 
     /// Binds var `id` to the value `make` returns (see [`Map::insert_with`]); returns the
-    /// displaced value.
+    /// displaced value. `fresh`: `make` returns a new `Arc` that nothing else holds (a `set`,
+    /// not a `reset` putting back an old one), so the next `set` of `id` may
+    /// [`rebind`](State::rebind) it in place.
     #[inline]
     pub(crate) fn insert(
         &mut self,
         id: u64,
         name: &'static str,
         make: impl FnOnce() -> Value,
+        fresh: bool,
     ) -> Option<Value> {
         self.version += 1;
+        let stamp = fresh_id();
         // SAFETY: `unique` is only true while no other handle to the version exists: every
         // clone of `self.map` goes through `share_map`, every replacement through `switch`,
         // both of which clear it.
-        let old = unsafe { self.map.insert_with(id, name, make, self.unique.get()) };
+        let (old, at) = unsafe {
+            self.map
+                .insert_with(id, name, make, self.unique.get(), stamp)
+        };
         self.unique.set(true); // the version just written is this map's alone
+        self.stamp = stamp;
+        self.last_write.set(if fresh {
+            WriteSlot { id, stamp, ptr: at }
+        } else {
+            NO_WRITE
+        });
         old
+    }
+
+    /// The value of var `id` (a `T`) to overwrite in place, when the last write was a `set`
+    /// of `id` and nothing can have shared its value since (see [`WriteSlot`]).
+    ///
+    /// # Safety
+    ///
+    /// `T` must be the type of var `id`'s values.
+    #[inline]
+    pub(crate) unsafe fn rebind<T>(&mut self, id: u64) -> Option<*mut T> {
+        let last = self.last_write.get();
+        if last.id == id && last.stamp == self.stamp && self.unique.get() {
+            // Not a new version for the lookup cache (the binding keeps its `Arc` and its
+            // address, so cached pointers stay right), but a write for `Here::leave`.
+            self.version += 1;
+            return Some(last.ptr.cast::<T>().cast_mut());
+        }
+        None
     }
 
     /// Unbinds var `id`; returns the displaced value.
@@ -332,11 +404,13 @@ impl State {
     pub(crate) fn remove(&mut self, id: u64) -> Option<Value> {
         self.version += 1;
         // SAFETY: as in `insert`.
-        let old = unsafe { self.map.remove_with(id, self.unique.get()) };
+        let old = unsafe { self.map.remove_with(id, self.unique.get(), fresh_id()) };
         // Unless nothing was removed (then no write happened and nothing was learnt).
         if old.is_some() {
             self.unique.set(true);
         }
+        self.stamp = self.map.stamp();
+        self.last_write.set(NO_WRITE);
         old
     }
 
@@ -357,8 +431,10 @@ impl State {
     /// Makes `map` (of context `ctx_id`) current; returns the previous map and context id.
     #[inline]
     pub(crate) fn switch(&mut self, map: Map, ctx_id: u64) -> (Map, u64) {
-        self.version += 1;
+        // No `version` bump: it counts writes (see `Entered::entered_at`), and the lookup
+        // cache keys on the map's own stamp, which comes with it.
         self.unique.set(false);
+        self.stamp = map.stamp();
         (
             std::mem::replace(&mut *self.map, map),
             std::mem::replace(&mut self.ctx_id, ctx_id),

@@ -241,12 +241,21 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
         // stalled store forwarding, ~5 ns a set.)
         let (ctx_id, old) = current::try_with_mut(move |s| {
             let ctx_id = s.ctx_id_or_assign();
-            (
-                ctx_id,
-                s.insert(id, name, move || -> Value { Arc::new(value) }),
-            )
+            // SAFETY: var `id` is this var, whose values are `T`s.
+            if let Some(slot) = unsafe { s.rebind::<T>(id) } {
+                // SAFETY: `rebind` hands out the contents of the var's current value while
+                // nothing else can hold or read it (its `Arc` is this map's alone and the
+                // state is mutably borrowed); a raw write, so that pointers to it that the
+                // lookup cache keeps stay valid.
+                return (
+                    ctx_id,
+                    Old::Owned(unsafe { std::ptr::replace(slot, value) }),
+                );
+            }
+            let old = s.insert(id, name, move || -> Value { Arc::new(value) }, true);
+            (ctx_id, old.map_or(Old::Missing, Old::Shared))
         })
-        .unwrap_or_default();
+        .unwrap_or((0, Old::Missing));
         Token {
             var_id: id,
             ctx_id,
@@ -290,8 +299,11 @@ impl<T: Send + Sync + 'static> ContextVar<T> {
                 return Err(token);
             }
             Ok(match token.old {
-                Some(value) => s.insert(id, self.name, || value),
-                None => s.remove(id),
+                Old::Shared(value) => s.insert(id, self.name, || value, false),
+                Old::Owned(value) => {
+                    s.insert(id, self.name, move || -> Value { Arc::new(value) }, true)
+                }
+                Old::Missing => s.remove(id),
             })
         })
         .unwrap_or(Ok(None))
@@ -356,8 +368,18 @@ pub struct Token<T> {
     var_id: u64,
     ctx_id: u64,
     name: &'static str,
-    old: Option<Value>,
+    old: Old<T>,
     _type: PhantomData<fn() -> T>,
+}
+
+/// What a var held before the `set` that made a token.
+enum Old<T> {
+    /// Unbound (Python's `Token.MISSING`).
+    Missing,
+    /// The value's `Arc`, as the map held it.
+    Shared(Value),
+    /// The value itself, moved out of an `Arc` that the `set` reused in place.
+    Owned(T),
 }
 
 impl<T: 'static> Token<T> {
@@ -371,7 +393,11 @@ impl<T: 'static> Token<T> {
     /// assert_eq!(V.set(1).old_value(), None);
     /// ```
     pub fn old_value(&self) -> Option<&T> {
-        self.old.as_ref().and_then(|v| v.downcast_ref::<T>())
+        match &self.old {
+            Old::Missing => None,
+            Old::Shared(value) => value.downcast_ref::<T>(),
+            Old::Owned(value) => Some(value),
+        }
     }
 }
 
@@ -395,10 +421,10 @@ impl<T> fmt::Debug for Token<T> {
             .field("var", &self.name)
             .field(
                 "old_value",
-                &if self.old.is_some() {
-                    "<value>"
-                } else {
+                &if matches!(self.old, Old::Missing) {
                     "MISSING"
+                } else {
+                    "<value>"
                 },
             )
             .finish()

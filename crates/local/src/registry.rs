@@ -135,6 +135,12 @@ impl Registry {
                 id
             }
         };
+        // Bucket `BUCKETS - 1` (ids from `usize::MAX / 2` on) stays unallocated: `UNREGISTERED`
+        // looks there. (Unreachable: as many live threads do not fit in memory.)
+        assert!(
+            id < usize::MAX / 2,
+            "contexture_local: thread ids exhausted"
+        );
         if self.threads.len() <= id {
             self.threads.resize_with(id + 1, Vec::new);
         }
@@ -229,11 +235,20 @@ pub(crate) fn notify_unpinned() {
     drop(guard);
 }
 
+/// The coordinates of a thread without an id: bucket `BUCKETS - 1` is never allocated (it
+/// would take 2^63 live threads), so a lookup with them finds no bucket and misses, with no
+/// separate "registered?" test on the hot path.
+pub(crate) const UNREGISTERED: Thread = Thread {
+    id: usize::MAX,
+    bucket: crate::local::BUCKETS - 1,
+    index: 0,
+};
+
 tls! {
-    /// This thread's id and bucket coordinates, `None` until the thread first stores a value
-    /// (and again after its exit cleanup ran). No destructor, so it stays readable during
-    /// thread teardown.
-    static THREAD: Cell<Option<Thread>> = Cell::new(None);
+    /// This thread's id and bucket coordinates, [`UNREGISTERED`] until the thread first
+    /// stores a value (and again after its exit cleanup ran). No destructor, so it stays
+    /// readable during thread teardown.
+    static THREAD: Cell<Thread> = Cell::new(UNREGISTERED);
 }
 
 tls! {
@@ -293,7 +308,14 @@ impl Drop for ExitGuard {
 /// This thread's coordinates if it has stored a value in any `Local` (the fast path).
 #[inline]
 pub(crate) fn current_if_registered() -> Option<Thread> {
-    THREAD.try_with(Cell::get).ok().flatten()
+    Some(current_or_unregistered()).filter(|t| t.id != usize::MAX)
+}
+
+/// This thread's coordinates, or [`UNREGISTERED`] (which no slot matches): the lookup fast
+/// path, one thread-local read and no branch.
+#[inline]
+pub(crate) fn current_or_unregistered() -> Thread {
+    THREAD.try_with(Cell::get).unwrap_or(UNREGISTERED)
 }
 
 /// This thread's coordinates, allocating an id (under the lock the caller holds) and arming
@@ -309,7 +331,7 @@ pub(crate) fn current(registry: &mut Registry) -> Thread {
 fn register_current(registry: &mut Registry) -> Thread {
     let thread = Thread::new(registry.alloc_id());
     // `THREAD` has no destructor, so it is accessible even during teardown.
-    let _ = THREAD.try_with(|t| t.set(Some(thread)));
+    let _ = THREAD.try_with(|t| t.set(thread));
     // During teardown, after our guard already ran, a later guard of the chain is armed.
     // Past the whole chain (nine rounds of destructors storing after each cleanup) none
     // runs: the values stay until their `Local` is dropped and the id is never reused.
@@ -352,7 +374,7 @@ fn exit_thread(id: usize) {
             drop_caught(value);
         }
     }
-    let _ = THREAD.try_with(|t| t.set(None));
+    let _ = THREAD.try_with(|t| t.set(UNREGISTERED));
     lock().release_id(id);
 }
 
