@@ -9,6 +9,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use contexture_ctxvar::hook::Extensions;
 use contexture_ctxvar::{Context as Values, Snapshot};
 use tokio::sync::oneshot;
 
@@ -291,16 +292,23 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         context: Values,
+        // What registered ctxvar hook extensions (a `tracing` span) captured at the send.
+        extensions: Extensions,
     }
 }
 
 impl<F: Future> Scoped<F> {
     /// Calls `make` (the handler) inside a fresh context holding `snapshot`'s values.
     #[inline]
-    pub(crate) fn start(snapshot: Snapshot, make: impl FnOnce() -> F) -> Scoped<F> {
+    pub(crate) fn start(mut snapshot: Snapshot, make: impl FnOnce() -> F) -> Scoped<F> {
+        let extensions = snapshot.take_extensions();
         let mut context = snapshot.into_context();
-        let inner = context.run_mut(make);
-        Scoped { inner, context }
+        let inner = extensions.run(|| context.run_mut(make));
+        Scoped {
+            inner,
+            context,
+            extensions,
+        }
     }
 }
 
@@ -310,8 +318,8 @@ impl<F: Future> Future for Scoped<F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let inner = this.inner;
-        this.context.run_mut(move || inner.poll(cx))
+        let (inner, context) = (this.inner, this.context);
+        this.extensions.run(move || context.run_mut(move || inner.poll(cx)))
     }
 }
 

@@ -175,6 +175,7 @@ mod context;
 mod current;
 mod error;
 mod future;
+pub mod hook;
 mod loom;
 mod map;
 #[cfg(feature = "tokio")]
