@@ -319,7 +319,8 @@ impl<F: Future> Future for Scoped<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let (inner, context) = (this.inner, this.context);
-        this.extensions.run(move || context.run_mut(move || inner.poll(cx)))
+        this.extensions
+            .run(move || context.run_mut(move || inner.poll(cx)))
     }
 }
 
