@@ -6,6 +6,7 @@
 mod actor;
 mod ctxvar;
 mod local;
+mod logs;
 mod pool;
 mod sync;
 
@@ -57,6 +58,8 @@ fn main() -> std::process::ExitCode {
     actor::counter_and_printer();
     actor::supervised_worker();
     actor::request_id_through_an_actor();
+    logs::request_id_in_every_log_line();
+    logs::request_id_to_another_service();
 
     let (checked, failed) = (
         CHECKED.load(Ordering::SeqCst),
