@@ -81,7 +81,10 @@ fn run_group(c: &mut Criterion, name: &str, contenders: &[Contender<'_>], batch:
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    println!("\n{name}: paired, {} rounds of up to {batch} (medians):", rounds.len());
+    println!(
+        "\n{name}: paired, {} rounds of up to {batch} (medians):",
+        rounds.len()
+    );
     for (i, (id, _)) in contenders.iter().enumerate() {
         let ns = median(rounds.iter().map(|r| r[i]).collect());
         println!("  {id:<40} {ns:>9.1} ns/op");
@@ -92,8 +95,22 @@ fn run_group(c: &mut Criterion, name: &str, contenders: &[Contender<'_>], batch:
     }
 }
 
-/// A `fmt` subscriber writing to `io::sink`, with or without the 2 context fields.
-fn fmt_dispatch(with_vars: bool) -> Dispatch {
+/// A `fmt` subscriber writing to `io::sink`, with or without the 2 context fields, with
+/// or without timestamps (the default format has them).
+fn fmt_dispatch(with_vars: bool, time: bool) -> Dispatch {
+    if time {
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(io::sink)
+            .with_ansi(false);
+        return if with_vars {
+            let fields = ContextFields::new()
+                .display("request_id", &REQUEST_ID)
+                .display("tenant", &TENANT);
+            Dispatch::new(tracing_subscriber::registry().with(layer.fmt_fields(fields)))
+        } else {
+            Dispatch::new(tracing_subscriber::registry().with(layer))
+        };
+    }
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(io::sink)
         .with_ansi(false)
@@ -118,16 +135,46 @@ fn events(dispatch: &Dispatch, n: u64) -> Duration {
     })
 }
 
+/// The same line written by hand: the 2 values passed as the event's own fields.
+fn events_by_hand(dispatch: &Dispatch, n: u64) -> Duration {
+    let (id, tenant) = ("r-7f3a9c", "acme");
+    tracing::dispatcher::with_default(dispatch, || {
+        let start = Instant::now();
+        for i in 0..n {
+            tracing::info!(user = black_box(i), request_id = %black_box(id), tenant = %black_box(tenant), "handled");
+        }
+        start.elapsed()
+    })
+}
+
 /// One event through the `fmt` layer: with the 2 vars set, `ContextFields` adds them.
 fn tracing_event(c: &mut Criterion) {
     let _id = REQUEST_ID.set_scoped("r-7f3a9c".to_owned());
     let _tenant = TENANT.set_scoped("acme");
-    let (ours, plain) = (fmt_dispatch(true), fmt_dispatch(false));
-    let contenders: Vec<Contender<'_>> = vec![
-        ("contexture (ContextFields, 2 vars)", Box::new(|n| events(&ours, n))),
-        ("tracing-subscriber alone", Box::new(|n| events(&plain, n))),
-    ];
-    run_group(c, "tracing event through fmt, 2 context vars", &contenders, 2_000);
+    for (time, name) in [
+        (
+            false,
+            "tracing event through fmt without time, 2 context vars",
+        ),
+        (
+            true,
+            "tracing event through fmt (default format), 2 context vars",
+        ),
+    ] {
+        let (ours, plain) = (fmt_dispatch(true, time), fmt_dispatch(false, time));
+        let contenders: Vec<Contender<'_>> = vec![
+            (
+                "contexture (ContextFields, 2 vars)",
+                Box::new(|n| events(&ours, n)),
+            ),
+            ("tracing-subscriber alone", Box::new(|n| events(&plain, n))),
+            (
+                "tracing-subscriber, the 2 values as event fields",
+                Box::new(|n| events_by_hand(&plain, n)),
+            ),
+        ];
+        run_group(c, name, &contenders, 2_000);
+    }
 }
 
 fn jobs(pool: &ThreadPool, spans: bool, n: u64) -> Duration {
@@ -152,10 +199,39 @@ fn tracing_pool_job(c: &mut Criterion) {
     let _id = REQUEST_ID.set_scoped("r-7f3a9c".to_owned());
     let pool = ThreadPool::builder().max_workers(2).build().unwrap();
     let contenders: Vec<Contender<'_>> = vec![
-        ("contexture (span propagation on)", Box::new(|n| jobs(&pool, true, n))),
-        ("contexture (span propagation off)", Box::new(|n| jobs(&pool, false, n))),
+        (
+            "contexture (span propagation on)",
+            Box::new(|n| jobs(&pool, true, n)),
+        ),
+        (
+            "contexture (span propagation off)",
+            Box::new(|n| jobs(&pool, false, n)),
+        ),
+        (
+            "by hand: Span::current() into the job, in_scope (propagation off)",
+            Box::new(|n| {
+                contexture_tracing::propagate_spans(false).unwrap();
+                let start = Instant::now();
+                let handles: Vec<_> = (0..n)
+                    .map(|i| {
+                        let span = tracing::Span::current();
+                        pool.submit(move || span.in_scope(|| black_box(i) ^ 7))
+                            .unwrap()
+                    })
+                    .collect();
+                for h in handles {
+                    black_box(h.result().unwrap());
+                }
+                start.elapsed()
+            }),
+        ),
     ];
-    run_group(c, "tracing pool job submit+result, span propagation", &contenders, 20_000);
+    run_group(
+        c,
+        "tracing pool job submit+result, span propagation",
+        &contenders,
+        20_000,
+    );
     contexture_tracing::propagate_spans(false).unwrap();
 }
 

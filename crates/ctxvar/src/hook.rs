@@ -11,9 +11,10 @@
 //! on the thread that runs it (for a future: around each poll).
 //!
 //! **Cost.** With nothing registered, a capture costs one relaxed atomic load and a run
-//! one test of a `None`; a [`Snapshot`] is two pointers wide (its values and its
-//! [`Extensions`]). With an extension registered, a capture costs the extension's own
-//! capture plus one allocation, and a run two dynamic calls.
+//! one test of a `None`; a [`Snapshot`] is three words (its values' pointer and the
+//! [`Extensions`]' fat pointer). With one extension registered, a capture costs the
+//! extension's own capture (its `Arc` is kept as is), and a run two dynamic calls; with
+//! several, one more allocation to hold them.
 //!
 //! **Panics.** A panic in an extension's `capture`, `enter` or `exit` is caught here and
 //! counted ([`contained_panics`]); the work itself still runs (without that extension: a
@@ -29,6 +30,7 @@
 //! ```
 //! use contexture_ctxvar::hook::{self, Carried, Extension};
 //! use contexture_ctxvar::Snapshot;
+//! use std::sync::Arc;
 //!
 //! // Carries the capturing thread's name into the work, for a log prefix say.
 //! std::thread_local!(static ENTERED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) });
@@ -39,8 +41,8 @@
 //! }
 //! struct ThreadName;
 //! impl Extension for ThreadName {
-//!     fn capture(&self) -> Option<Box<dyn Carried>> {
-//!         Some(Box::new(Name(std::thread::current().name().unwrap_or("?").to_owned())))
+//!     fn capture(&self) -> Option<Arc<dyn Carried>> {
+//!         Some(Arc::new(Name(std::thread::current().name().unwrap_or("?").to_owned())))
 //!     }
 //! }
 //! static THREAD_NAME: ThreadName = ThreadName;
@@ -71,10 +73,11 @@ use crate::snapshot::Snapshot;
 ///
 /// ```
 /// use contexture_ctxvar::hook::{Carried, Extension};
+/// use std::sync::Arc;
 ///
 /// struct Nothing;
 /// impl Extension for Nothing {
-///     fn capture(&self) -> Option<Box<dyn Carried>> {
+///     fn capture(&self) -> Option<Arc<dyn Carried>> {
 ///         None // carry nothing this time
 ///     }
 /// }
@@ -82,7 +85,7 @@ use crate::snapshot::Snapshot;
 /// ```
 pub trait Extension: Send + Sync + 'static {
     /// Called on the capturing thread at every capture; `None` carries nothing (cheapest).
-    fn capture(&self) -> Option<Box<dyn Carried>>;
+    fn capture(&self) -> Option<Arc<dyn Carried>>;
 }
 
 /// What an [`Extension`] captured for one snapshot: entered on the thread that runs the
@@ -140,10 +143,11 @@ pub enum RegisterError {
 ///
 /// ```
 /// use contexture_ctxvar::hook::{self, Carried, Extension, RegisterError};
+/// use std::sync::Arc;
 ///
 /// struct Nothing;
 /// impl Extension for Nothing {
-///     fn capture(&self) -> Option<Box<dyn Carried>> { None }
+///     fn capture(&self) -> Option<Arc<dyn Carried>> { None }
 /// }
 /// static NOTHING: Nothing = Nothing;
 /// assert_eq!(hook::register(&NOTHING), Ok(()));
@@ -193,7 +197,8 @@ fn contain<R>(f: impl FnOnce() -> R) -> Option<R> {
 }
 
 /// What the registered extensions captured for one snapshot (empty when none is
-/// registered or none carried anything): one pointer, shared by clones.
+/// registered or none carried anything): one (fat) pointer, shared by clones; what a
+/// single extension captured is held as is, without another allocation.
 ///
 /// ```
 /// use contexture_ctxvar::hook::Extensions;
@@ -202,7 +207,31 @@ fn contain<R>(f: impl FnOnce() -> R) -> Option<R> {
 /// assert_eq!(ext.run(|| 1 + 1), 2);
 /// ```
 #[derive(Clone, Default)]
-pub struct Extensions(Option<Arc<[Box<dyn Carried>]>>);
+pub struct Extensions(Option<Arc<dyn Carried>>);
+
+/// What several extensions captured, entered as one: all or nothing.
+struct Chain(Vec<Arc<dyn Carried>>);
+
+impl Carried for Chain {
+    fn enter(&self) {
+        for (k, carried) in self.0.iter().enumerate() {
+            if contain(|| carried.enter()).is_none() {
+                // Undo the ones entered, then fail as a whole (the caller contains it and
+                // will not call `exit`).
+                for earlier in self.0[..k].iter().rev() {
+                    contain(|| earlier.exit());
+                }
+                panic!("a contexture_ctxvar hook extension panicked in `enter`");
+            }
+        }
+    }
+
+    fn exit(&self) {
+        for carried in self.0.iter().rev() {
+            contain(|| carried.exit());
+        }
+    }
+}
 
 impl Extensions {
     /// Asks every registered extension to capture, on this thread.
@@ -224,17 +253,26 @@ impl Extensions {
     #[cold]
     #[inline(never)]
     fn capture_registered() -> Extensions {
-        let mut carried: Vec<Box<dyn Carried>> = Vec::new();
+        let mut first: Option<Arc<dyn Carried>> = None;
+        let mut more: Vec<Arc<dyn Carried>> = Vec::new();
         for extension in SLOTS.iter().map_while(OnceLock::get) {
             if let Some(Some(c)) = contain(|| extension.capture()) {
-                carried.push(c);
+                match &first {
+                    None => first = Some(c),
+                    Some(f) => {
+                        if more.is_empty() {
+                            more.push(f.clone());
+                        }
+                        more.push(c);
+                    }
+                }
             }
         }
-        if carried.is_empty() {
-            Extensions(None)
+        if more.is_empty() {
+            Extensions(first)
         } else {
             // Registration order: the oldest is entered first and exited last.
-            Extensions(Some(carried.into()))
+            Extensions(Some(Arc::new(Chain(more))))
         }
     }
 
@@ -266,8 +304,8 @@ impl Extensions {
     #[inline]
     pub(crate) fn enter(&self) -> Guard<'_> {
         match &self.0 {
-            None => Guard { entered: &[] },
-            Some(all) => Guard::enter_all(all),
+            None => Guard { entered: None },
+            Some(carried) => Guard::enter(&**carried),
         }
     }
 
@@ -291,47 +329,40 @@ impl Extensions {
 impl fmt::Debug for Extensions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Extensions")
-            .field("carried", &self.0.as_ref().map_or(0, |all| all.len()))
+            .field("carried", &self.0.is_some())
             .finish()
     }
 }
 
 /// Exits what [`Extensions::enter`] entered.
 pub(crate) struct Guard<'a> {
-    /// The prefix that was entered (a panicking `enter` stops the prefix there).
-    entered: &'a [Box<dyn Carried>],
+    /// `None` when nothing was captured or its `enter` panicked.
+    entered: Option<&'a dyn Carried>,
 }
 
 impl<'a> Guard<'a> {
     #[cold]
     #[inline(never)]
-    fn enter_all(all: &'a [Box<dyn Carried>]) -> Guard<'a> {
-        let mut n = 0;
-        for carried in all {
-            if contain(|| carried.enter()).is_none() {
-                break;
-            }
-            n += 1;
+    fn enter(carried: &'a dyn Carried) -> Guard<'a> {
+        Guard {
+            entered: contain(|| carried.enter()).map(|()| carried),
         }
-        Guard { entered: &all[..n] }
     }
 }
 
 impl Drop for Guard<'_> {
     #[inline]
     fn drop(&mut self) {
-        if !self.entered.is_empty() {
-            exit_all(self.entered);
+        if let Some(carried) = self.entered {
+            exit(carried);
         }
     }
 }
 
 #[cold]
 #[inline(never)]
-fn exit_all(entered: &[Box<dyn Carried>]) {
-    for carried in entered.iter().rev() {
-        contain(|| carried.exit());
-    }
+fn exit(carried: &dyn Carried) {
+    contain(|| carried.exit());
 }
 
 /// A future polled with its [`Extensions`] entered; see [`Extensions::instrument`].
@@ -408,14 +439,14 @@ mod tests {
         }
     }
     impl Extension for Probe {
-        fn capture(&self) -> Option<Box<dyn Carried>> {
+        fn capture(&self) -> Option<Arc<dyn Carried>> {
             let mode = MODE.with(|m| *m.borrow());
             match mode {
                 "off" => None,
                 "capture-panics" => panic!("capture"),
                 _ => {
                     CAPTURES.fetch_add(1, Ordering::Relaxed);
-                    Some(Box::new(Tag(
+                    Some(Arc::new(Tag(
                         mode,
                         format!("{:?}", std::thread::current().id()),
                     )))
@@ -424,6 +455,19 @@ mod tests {
         }
     }
     static PROBE: Probe = Probe;
+
+    /// A second extension, capturing only in the `chain*` modes.
+    struct Second;
+    impl Extension for Second {
+        fn capture(&self) -> Option<Arc<dyn Carried>> {
+            match MODE.with(|m| *m.borrow()) {
+                "chain" => Some(Arc::new(Tag("ok", "second".to_owned()))),
+                "chain-second-panics" => Some(Arc::new(Tag("enter-panics", "second".to_owned()))),
+                _ => None,
+            }
+        }
+    }
+    static SECOND: Second = Second;
 
     fn with_mode<R>(mode: &'static str, f: impl FnOnce() -> R) -> R {
         let _ = register(&PROBE);
@@ -487,6 +531,30 @@ mod tests {
         let polled = futures::executor::block_on(ext.instrument(async { log() }));
         assert_eq!(polled.len(), 1);
         assert_eq!(log().len(), 1);
+    }
+
+    #[test]
+    fn several_extensions_enter_in_order_exit_in_reverse_and_all_or_nothing() {
+        let _ = register(&SECOND);
+        let me = format!("{:?}", std::thread::current().id());
+        with_mode("chain", Snapshot::capture).run(|| {});
+        assert_eq!(
+            log(),
+            [
+                format!("enter {me}"),
+                "enter second".to_owned(),
+                "exit second".to_owned(),
+                format!("exit {me}")
+            ]
+        );
+        let before = contained_panics();
+        assert_eq!(
+            with_mode("chain-second-panics", Snapshot::capture).run(|| 4),
+            4
+        );
+        // The first was entered, then undone when the second failed; no exit after.
+        assert_eq!(log(), [format!("enter {me}"), format!("exit {me}")]);
+        assert!(contained_panics() >= before + 2);
     }
 
     #[test]

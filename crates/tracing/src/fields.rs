@@ -224,10 +224,14 @@ impl<N> ContextFields<N> {
                 }
                 if ansi {
                     // As `DefaultFields` writes a name: italic, then a dimmed `=`.
-                    write!(writer, "\x1b[3m{}\x1b[0m\x1b[2m=\x1b[0m{value}", var.name)
+                    writer.write_str("\x1b[3m")?;
+                    writer.write_str(var.name)?;
+                    writer.write_str("\x1b[0m\x1b[2m=\x1b[0m")?;
                 } else {
-                    write!(writer, "{}={value}", var.name)
+                    writer.write_str(var.name)?;
+                    writer.write_char('=')?;
                 }
+                write!(writer, "{value}")
             });
             match written {
                 Some(Ok(())) => nothing_before = false,

@@ -2,6 +2,7 @@
 //! threads, tasks and actor messages, through contexture-ctxvar's hook.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use contexture_ctxvar::hook::{self, Carried, Extension, RegisterError};
 use tracing::Span;
@@ -13,7 +14,7 @@ struct Spans;
 static SPANS: Spans = Spans;
 
 impl Extension for Spans {
-    fn capture(&self) -> Option<Box<dyn Carried>> {
+    fn capture(&self) -> Option<Arc<dyn Carried>> {
         if !ON.load(Ordering::Relaxed) {
             return None;
         }
@@ -21,7 +22,7 @@ impl Extension for Spans {
         if span.is_none() {
             None
         } else {
-            Some(Box::new(Entered(span)))
+            Some(Arc::new(Entered(span)))
         }
     }
 }
