@@ -366,6 +366,7 @@ fn exit(carried: &dyn Carried) {
 }
 
 /// A future polled with its [`Extensions`] entered; see [`Extensions::instrument`].
+#[must_use = "futures do nothing unless polled"]
 pub struct Instrumented<F> {
     extensions: Extensions,
     future: Pin<Box<F>>,
