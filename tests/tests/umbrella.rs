@@ -153,5 +153,10 @@ fn bridge_paths_resolve() {
     named::<Skipped>();
     named::<ContextFields>();
     assert_eq!((MAX_ENTRIES, MAX_BYTES, MAX_EXTENSIONS), (64, 8192, 4));
-    let _ = (hook::register, hook::contained_panics, propagate_spans, spans_propagated);
+    let _ = (
+        hook::register,
+        hook::contained_panics,
+        propagate_spans,
+        spans_propagated,
+    );
 }

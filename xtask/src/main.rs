@@ -35,7 +35,8 @@ tasks:
       cargo bench -p contexture-bench --bench '*' -- [--quick] [FILTER], then a table of
       ours vs anchor (criterion means, ns) per group updated by this run, also written to
       <target>/bench-table.md. Python anchors: crates/bench/python/*.py printing
-      `PY <group_id> <ns_per_op>` lines.
+      `PY <group_id> <ns_per_op>` lines. FILTER `tracing` or `otel` runs only
+      benches/bridges.rs (the contexture-tracing / contexture-otel groups).
       CONTEXTURE_CRITERION_DIR overrides where criterion's results are read from.
 
   help

@@ -204,7 +204,7 @@ fn tracing_pool_job(c: &mut Criterion) {
             Box::new(|n| jobs(&pool, true, n)),
         ),
         (
-            "contexture (span propagation off)",
+            "span propagation off (ours)",
             Box::new(|n| jobs(&pool, false, n)),
         ),
         (
