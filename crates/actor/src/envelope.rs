@@ -300,8 +300,8 @@ pin_project_lite::pin_project! {
 impl<F: Future> Scoped<F> {
     /// Calls `make` (the handler) inside a fresh context holding `snapshot`'s values.
     #[inline]
-    pub(crate) fn start(mut snapshot: Snapshot, make: impl FnOnce() -> F) -> Scoped<F> {
-        let extensions = snapshot.take_extensions();
+    pub(crate) fn start(snapshot: Snapshot, make: impl FnOnce() -> F) -> Scoped<F> {
+        let extensions = snapshot.extensions();
         let mut context = snapshot.into_context();
         let inner = extensions.run(|| context.run_mut(make));
         Scoped {

@@ -10,11 +10,17 @@
 //! [`enter`](Carried::enter)ed before the work runs and [`exit`](Carried::exit)ed after it,
 //! on the thread that runs it (for a future: around each poll).
 //!
-//! **Cost.** With nothing registered, a capture costs one relaxed atomic load and a run
-//! one test of a `None`; a [`Snapshot`] is three words (its values' pointer and the
-//! [`Extensions`]' fat pointer). With one extension registered, a capture costs the
-//! extension's own capture (its `Arc` is kept as is), and a run two dynamic calls; with
-//! several, one more allocation to hold them.
+//! **Where a snapshot keeps them.** In its values, under a private context var (named
+//! `contexture.hook`), as opentelemetry-python keeps its current span in a contextvar: so a
+//! [`Snapshot`] stays one pointer wide (an actor's message and its snapshot fit the
+//! mailbox slot). While an extension carries something, that var counts in the snapshot's
+//! and the work's context's `len` and shows in `var_names`.
+//!
+//! **Cost.** With nothing registered, a capture and a run each cost one relaxed atomic
+//! load. With an extension registered and carrying something, a capture costs the
+//! extension's own capture, a switch into the captured values to set the private var
+//! (one copy of the small map, or of a trie path) and a run one lookup and two dynamic
+//! calls; with several extensions, one more allocation to hold them.
 //!
 //! **Panics.** A panic in an extension's `capture`, `enter` or `exit` is caught here and
 //! counted ([`contained_panics`]); the work itself still runs (without that extension: a
@@ -64,7 +70,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context as TaskContext, Poll};
 
+use crate::context::Context;
+use crate::current;
+use crate::map::Map;
 use crate::snapshot::Snapshot;
+use crate::ContextVar;
 
 // std's atomics and `OnceLock` directly, not `crate::loom`'s: the registry is process-wide
 // set-once state (like the id counters), not part of the entering protocol loom models.
@@ -390,22 +400,93 @@ impl<F> fmt::Debug for Instrumented<F> {
     }
 }
 
+/// Where a snapshot keeps what the extensions captured: a private var of its values.
+static CARRIED: ContextVar<Extensions> = ContextVar::new("contexture.hook");
+
+/// The values a [`Snapshot::capture`] takes: `map`, plus (when an extension is registered)
+/// what the extensions capture now, under [`CARRIED`].
+#[inline]
+pub(crate) fn carry(map: Map) -> Map {
+    if ANY.load(Ordering::Relaxed) {
+        carry_registered(map)
+    } else {
+        map
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn carry_registered(map: Map) -> Map {
+    let extensions = Extensions::capture_registered();
+    let inherited = match map.get(CARRIED.id_if_used()) {
+        Some(entry) => entry
+            .value
+            .downcast_ref::<Extensions>()
+            .is_some_and(|e| !e.is_empty()),
+        None => false,
+    };
+    if extensions.is_empty() && !inherited {
+        return map;
+    }
+    // Set the var in the captured values, not in the caller's context: enter them (a
+    // context of its own, without the hook), set, take the result.
+    let mut values = Context::from_map(map);
+    values.run_mut(move || {
+        let _ = CARRIED.set(extensions);
+        current::with(current::State::share_map).unwrap_or_default()
+    })
+}
+
+/// Enters, until the guard drops, what the current context's [`CARRIED`] holds: what the
+/// extensions captured with the snapshot being run.
+#[inline]
+pub(crate) fn enter_carried() -> Option<Owned> {
+    if ANY.load(Ordering::Relaxed) {
+        enter_carried_registered()
+    } else {
+        None
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn enter_carried_registered() -> Option<Owned> {
+    let extensions = CARRIED.with(|e| e.cloned())?;
+    let carried = extensions.0?;
+    let entered = contain(|| carried.enter()).is_some();
+    Some(Owned { carried, entered })
+}
+
+/// Exits what [`enter_carried`] entered.
+pub(crate) struct Owned {
+    carried: Arc<dyn Carried>,
+    entered: bool,
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        if self.entered {
+            exit(&*self.carried);
+        }
+    }
+}
+
 impl Snapshot {
-    /// Takes this snapshot's [`Extensions`] out (leaving it with none), for work that
-    /// turns the values into a [`Context`](crate::Context) with
-    /// [`into_context`](Snapshot::into_context) and still wants the extensions entered,
-    /// e.g. around each poll of a future.
+    /// What the registered extensions captured with this snapshot, for work that turns
+    /// the values into a [`Context`] with [`into_context`](Snapshot::into_context) and still
+    /// wants them entered, e.g. around each poll of a future (as an actor message does).
     ///
     /// ```
     /// use contexture_ctxvar::Snapshot;
     ///
-    /// let mut snapshot = Snapshot::capture();
-    /// let ext = snapshot.take_extensions();
+    /// let snapshot = Snapshot::capture();
+    /// let ext = snapshot.extensions();
+    /// assert!(ext.is_empty()); // nothing registered here
     /// let mut ctx = snapshot.into_context();
     /// assert_eq!(ext.run(|| ctx.run_mut(|| 3)), 3);
     /// ```
-    pub fn take_extensions(&mut self) -> Extensions {
-        std::mem::take(&mut self.1)
+    pub fn extensions(&self) -> Extensions {
+        self.get(&CARRIED).unwrap_or_default()
     }
 }
 
@@ -509,7 +590,7 @@ mod tests {
     fn a_panicking_extension_is_contained_and_the_work_runs() {
         let before = contained_panics();
         let s = with_mode("capture-panics", Snapshot::capture);
-        assert!(s.1.is_empty());
+        assert!(s.extensions().is_empty());
         assert_eq!(s.run(|| 1), 1);
         let s = with_mode("enter-panics", Snapshot::capture);
         assert_eq!(s.run(|| 2), 2);
@@ -522,13 +603,14 @@ mod tests {
 
     #[test]
     fn default_and_off_carry_nothing() {
-        assert!(Snapshot::default().1.is_empty());
-        assert!(with_mode("off", Snapshot::capture).1.is_empty());
+        assert!(Snapshot::default().extensions().is_empty());
+        assert!(with_mode("off", Snapshot::capture).extensions().is_empty());
         let before = CAPTURES.load(Ordering::Relaxed);
-        let mut s = with_mode("on", Snapshot::capture);
+        let s = with_mode("on", Snapshot::capture);
         assert!(CAPTURES.load(Ordering::Relaxed) > before);
-        let ext = s.take_extensions();
-        assert!(s.1.is_empty() && !ext.is_empty());
+        let ext = s.extensions();
+        assert!(!ext.is_empty());
+        assert_eq!(s.len(), 1); // the private var
         let polled = futures::executor::block_on(ext.instrument(async { log() }));
         assert_eq!(polled.len(), 1);
         assert_eq!(log().len(), 1);
@@ -556,6 +638,19 @@ mod tests {
         // The first was entered, then undone when the second failed; no exit after.
         assert_eq!(log(), [format!("enter {me}"), format!("exit {me}")]);
         assert!(contained_panics() >= before + 2);
+    }
+
+    #[test]
+    fn work_that_captures_nothing_does_not_pass_on_what_it_was_given() {
+        let outer = with_mode("on", Snapshot::capture);
+        assert!(!outer.extensions().is_empty());
+        let (inner, again) = outer.run(|| {
+            let inner = with_mode("off", Snapshot::capture);
+            (inner, with_mode("on", Snapshot::capture))
+        });
+        assert!(inner.extensions().is_empty(), "the job's own capture carried nothing");
+        assert!(!again.extensions().is_empty());
+        log();
     }
 
     #[test]

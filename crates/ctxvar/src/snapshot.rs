@@ -37,7 +37,7 @@ use crate::ContextVar;
 /// assert_eq!((seen, REQUEST.get()), (Some(7), Some(8)));
 /// ```
 #[derive(Clone, Default)]
-pub struct Snapshot(Map, pub(crate) crate::hook::Extensions);
+pub struct Snapshot(pub(crate) Map);
 
 /// A snapshot is never changed (a `run` consumes it), so a panic cannot leave one half
 /// written; as for [`Context`], the values' own interior mutability is their type's concern.
@@ -55,10 +55,9 @@ impl Snapshot {
     /// assert_eq!(Snapshot::capture().get(&V), Some(1));
     /// ```
     pub fn capture() -> Snapshot {
-        Snapshot(
+        Snapshot(crate::hook::carry(
             current::with(current::State::share_map).unwrap_or_default(),
-            crate::hook::Extensions::capture(),
-        )
+        ))
     }
 
     /// Runs `f` on this thread in a fresh context holding these values; returns what `f`
@@ -86,7 +85,7 @@ impl Snapshot {
         // Context id 0: the fresh context gets an id only if a token is made in it.
         let entered = here.borrow_mut().enter(self.0, 0);
         let _exit = Exit { here, entered };
-        let _extensions = self.1.enter(); // exited first: before the context is left
+        let _extensions = crate::hook::enter_carried(); // exited before the context is left
         f()
     }
 
