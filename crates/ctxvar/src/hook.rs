@@ -648,7 +648,10 @@ mod tests {
             let inner = with_mode("off", Snapshot::capture);
             (inner, with_mode("on", Snapshot::capture))
         });
-        assert!(inner.extensions().is_empty(), "the job's own capture carried nothing");
+        assert!(
+            inner.extensions().is_empty(),
+            "the job's own capture carried nothing"
+        );
         assert!(!again.extensions().is_empty());
         log();
     }
