@@ -400,11 +400,9 @@ impl Propagated {
         let mut bytes = 0;
         'headers: for (h, header) in headers.iter().enumerate() {
             for (m, member) in header.split(',').enumerate() {
-                let raw = w3c::trim_ows(member);
-                if raw.is_empty() {
-                    continue; // W3C allows empty list members around commas
-                }
-                let cost = raw.len() + usize::from(members > 0);
+                // Every byte read counts, whitespace and empty members too: at most
+                // MAX_BYTES of input are looked at, whatever it holds.
+                let cost = member.len() + usize::from(h > 0 || m > 0);
                 if bytes + cost > MAX_BYTES {
                     let rest: usize = member.len()
                         + header_rest(header, m)
@@ -417,7 +415,7 @@ impl Propagated {
                     });
                     break 'headers;
                 }
-                if members == MAX_ENTRIES {
+                if members == MAX_ENTRIES && !w3c::trim_ows(member).is_empty() {
                     let rest = header
                         .split(',')
                         .skip(m)
@@ -435,6 +433,10 @@ impl Propagated {
                     break 'headers;
                 }
                 bytes += cost;
+                let raw = w3c::trim_ows(member);
+                if raw.is_empty() {
+                    continue; // W3C allows empty list members around commas
+                }
                 members += 1;
                 if let Err(s) = self.member(raw, &mut arrived, foreign) {
                     skipped.push(s);
