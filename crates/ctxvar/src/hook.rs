@@ -70,9 +70,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context as TaskContext, Poll};
 
-use crate::context::Context;
-use crate::current;
-use crate::map::Map;
+use crate::map::{Entry, Map};
 use crate::snapshot::Snapshot;
 use crate::ContextVar;
 
@@ -428,21 +426,28 @@ fn carry_registered(map: Map) -> Map {
     if extensions.is_empty() && !inherited {
         return map;
     }
-    // Set the var in the captured values, not in the caller's context: enter them (a
-    // context of its own, without the hook), set, take the result.
-    let mut values = Context::from_map(map);
-    values.run_mut(move || {
-        let _ = CARRIED.set(extensions);
-        current::with(current::State::share_map).unwrap_or_default()
-    })
+    // Written into the captured values directly (copy on write: the caller's context
+    // still shares them), not through the caller's context.
+    let mut map = map;
+    let displaced = if extensions.is_empty() {
+        map.remove(CARRIED.id())
+    } else {
+        let entry = Entry {
+            name: CARRIED.name(),
+            value: Arc::new(extensions),
+        };
+        map.insert(CARRIED.id(), entry)
+    };
+    drop(displaced);
+    map
 }
 
-/// Enters, until the guard drops, what the current context's [`CARRIED`] holds: what the
-/// extensions captured with the snapshot being run.
+/// What the extensions captured with a snapshot whose values are `map` (one relaxed load
+/// when nothing is registered).
 #[inline]
-pub(crate) fn enter_carried() -> Option<Owned> {
+pub(crate) fn carried(map: &Map) -> Option<Arc<dyn Carried>> {
     if ANY.load(Ordering::Relaxed) {
-        enter_carried_registered()
+        carried_registered(map)
     } else {
         None
     }
@@ -450,14 +455,21 @@ pub(crate) fn enter_carried() -> Option<Owned> {
 
 #[cold]
 #[inline(never)]
-fn enter_carried_registered() -> Option<Owned> {
-    let extensions = CARRIED.with(|e| e.cloned())?;
-    let carried = extensions.0?;
-    let entered = contain(|| carried.enter()).is_some();
-    Some(Owned { carried, entered })
+fn carried_registered(map: &Map) -> Option<Arc<dyn Carried>> {
+    let entry = map.get(CARRIED.id_if_used())?;
+    entry.value.downcast_ref::<Extensions>()?.0.clone()
 }
 
-/// Exits what [`enter_carried`] entered.
+/// Enters `carried` until the guard drops (a panic in `enter` is contained, and then
+/// `exit` is not called).
+#[cold]
+#[inline(never)]
+pub(crate) fn enter_owned(carried: Arc<dyn Carried>) -> Owned {
+    let entered = contain(|| carried.enter()).is_some();
+    Owned { carried, entered }
+}
+
+/// Exits what [`enter_owned`] entered.
 pub(crate) struct Owned {
     carried: Arc<dyn Carried>,
     entered: bool,

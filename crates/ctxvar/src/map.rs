@@ -85,7 +85,6 @@ impl Map {
     }
 
     /// Binds `id`; returns the value it replaces.
-    #[cfg(test)]
     pub(crate) fn insert(&mut self, id: u64, entry: Entry) -> Option<Value> {
         // SAFETY: `known_unique` is false.
         unsafe { self.insert_with(id, entry.name, || entry.value, false) }
@@ -157,7 +156,6 @@ impl Map {
     }
 
     /// Unbinds `id`; returns the value it had.
-    #[cfg(test)]
     pub(crate) fn remove(&mut self, id: u64) -> Option<Value> {
         // SAFETY: `known_unique` is false.
         unsafe { self.remove_with(id, false) }

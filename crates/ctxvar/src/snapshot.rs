@@ -81,11 +81,12 @@ impl Snapshot {
     /// resumed after the previous context is restored.
     #[inline]
     pub fn run<R>(self, f: impl FnOnce() -> R) -> R {
+        let carried = crate::hook::carried(&self.0);
         let here = current::here();
         // Context id 0: the fresh context gets an id only if a token is made in it.
         let entered = here.borrow_mut().enter(self.0, 0);
         let _exit = Exit { here, entered };
-        let _extensions = crate::hook::enter_carried(); // exited before the context is left
+        let _extensions = carried.map(crate::hook::enter_owned); // exited before the context
         f()
     }
 
