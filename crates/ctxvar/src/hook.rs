@@ -442,12 +442,13 @@ fn carry_registered(map: Map) -> Map {
     map
 }
 
-/// What the extensions captured with a snapshot whose values are `map` (one relaxed load
-/// when nothing is registered).
+/// Enters, until the guard drops, what the current context's [`CARRIED`] holds: what the
+/// extensions captured with the snapshot being run (one relaxed load when nothing is
+/// registered).
 #[inline]
-pub(crate) fn carried(map: &Map) -> Option<Arc<dyn Carried>> {
+pub(crate) fn enter_carried() -> Option<Owned> {
     if ANY.load(Ordering::Relaxed) {
-        carried_registered(map)
+        enter_carried_registered()
     } else {
         None
     }
@@ -455,21 +456,13 @@ pub(crate) fn carried(map: &Map) -> Option<Arc<dyn Carried>> {
 
 #[cold]
 #[inline(never)]
-fn carried_registered(map: &Map) -> Option<Arc<dyn Carried>> {
-    let entry = map.get(CARRIED.id_if_used())?;
-    entry.value.downcast_ref::<Extensions>()?.0.clone()
-}
-
-/// Enters `carried` until the guard drops (a panic in `enter` is contained, and then
-/// `exit` is not called).
-#[cold]
-#[inline(never)]
-pub(crate) fn enter_owned(carried: Arc<dyn Carried>) -> Owned {
+fn enter_carried_registered() -> Option<Owned> {
+    let carried = CARRIED.with(|e| e.and_then(|e| e.0.clone()))?;
     let entered = contain(|| carried.enter()).is_some();
-    Owned { carried, entered }
+    Some(Owned { carried, entered })
 }
 
-/// Exits what [`enter_owned`] entered.
+/// Exits what [`enter_carried`] entered.
 pub(crate) struct Owned {
     carried: Arc<dyn Carried>,
     entered: bool,

@@ -37,7 +37,7 @@ use crate::ContextVar;
 /// assert_eq!((seen, REQUEST.get()), (Some(7), Some(8)));
 /// ```
 #[derive(Clone, Default)]
-pub struct Snapshot(pub(crate) Map);
+pub struct Snapshot(Map);
 
 /// A snapshot is never changed (a `run` consumes it), so a panic cannot leave one half
 /// written; as for [`Context`], the values' own interior mutability is their type's concern.
@@ -81,12 +81,11 @@ impl Snapshot {
     /// resumed after the previous context is restored.
     #[inline]
     pub fn run<R>(self, f: impl FnOnce() -> R) -> R {
-        let carried = crate::hook::carried(&self.0);
         let here = current::here();
         // Context id 0: the fresh context gets an id only if a token is made in it.
         let entered = here.borrow_mut().enter(self.0, 0);
         let _exit = Exit { here, entered };
-        let _extensions = carried.map(crate::hook::enter_owned); // exited before the context
+        let _extensions = crate::hook::enter_carried(); // exited before the context is left
         f()
     }
 
