@@ -59,23 +59,28 @@
 //!
 //! | operation | contexture | anchor | ratio | target | met |
 //! |---|---|---|---|---|---|
-//! | event through `fmt` (default format, with timestamps), 2 vars set | 630 | 474 (tracing-subscriber alone) | 1.26× | ≤ 1.3× | yes |
-//! | the same, `without_time()` | 437 | 261 (tracing-subscriber alone) | 1.66× | ≤ 1.3× | no: see below |
-//! | the same, against the 2 values written as the event's own fields by hand | 437 / 630 | 388 / 632 | 1.11× / 0.99× | — | — |
-//! | pool job submit + result, inside a span, propagation on vs off | 1,706 | 858 (ours, off) | 1.94× | ≤ 1.1× | no: see below |
-//! | the same, against carrying the span by hand (`Span::current()` moved into the job, `in_scope`) | 1,706 | 1,592 | 1.10× | — | — |
+//! | event through `fmt` (default format, with timestamps), 2 vars set | 692 | 521 (tracing-subscriber alone) | 1.26× | ≤ 1.3× | yes |
+//! | the same, `without_time()` | 437 | 263 (tracing-subscriber alone) | 1.62× | ≤ 1.3× | no: see below |
+//! | the same, against the 2 values written as the event's own fields by hand | 437 / 692 | 389 / 668 | 1.10× / 1.02× | — | — |
+//! | pool job submit + result, inside a span, propagation on vs off | 2,049 | 557 (ours, off) | 3.59× | ≤ 1.1× | no: see below |
+//! | the same, against carrying the span by hand (`Span::current()` moved into the job, `in_scope`) | 2,049 | 920 | 2.22× | — | — |
 //!
 //! Why two targets are missed. The event: `ContextFields` writes two more fields than the
-//! anchor's line; tracing-subscriber itself takes 1.49× as long to write the same line with the
+//! anchor's line; tracing-subscriber itself takes 1.48× as long to write the same line with the
 //! two values passed as event fields by hand, so no mechanism that writes those bytes can meet
 //! 1.3× against a line without them and without timestamps; against that by-hand line ours is
-//! 1.11× (two context lookups), and with the default format's timestamp it is 1.26× in all.
-//! The pool job: carrying a span costs tracing's registry at least five atomic
+//! 1.10× (two context lookups), and with the default format's timestamp it is 1.26× in all.
+//! The pool job: carrying a span at all costs tracing's registry several atomic
 //! read-modify-writes on the span's shared slot and the dispatcher (clone at capture, enter
-//! and exit on the worker, close at the end) across threads; done by hand it is 1.86× of no
-//! span. Ours is 1.10× of by hand (one `Arc` per job). With propagation off (the default) a
-//! job pays nothing measurable: see contexture-ctxvar's hook for the cost with nothing
-//! registered.
+//! and exit on the worker, close at the end) across threads: by hand it is 1.65× of no span.
+//! Ours adds three allocations per job (the extension's `Arc`, the copy of the job's values
+//! that stores it under a private var so that a `Snapshot` stays one pointer wide, and that
+//! var's value), and a slower submit lets the two workers drain the queue and be woken per
+//! job, which multiplies every nanosecond added on the submit side. A first version that kept
+//! the capture in a field of `Snapshot` measured 1.10× of by hand (1.9× of off) but made a
+//! `Snapshot` three words, which pushed actor messages out of their mailbox slot. With
+//! propagation off (the default) a job pays one relaxed load at capture and one at run
+//! (contexture-ctxvar's hook: 219 → 233 instructions per `Snapshot` capture + run, callgrind).
 //!
 //! # Cargo features
 //!
