@@ -478,7 +478,7 @@ impl Drop for Owned {
 
 impl Snapshot {
     /// What the registered extensions captured with this snapshot, for work that turns
-    /// the values into a [`Context`] with [`into_context`](Snapshot::into_context) and still
+    /// the values into a [`Context`](crate::Context) with [`into_context`](Snapshot::into_context) and still
     /// wants them entered, e.g. around each poll of a future (as an actor message does).
     ///
     /// ```
