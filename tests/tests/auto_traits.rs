@@ -128,6 +128,29 @@ mod ctxvar {
         // A snapshot rides in every pool job and message.
         is_send::<Snapshot>();
         is_sync::<Snapshot>();
+        // So do the hook extensions it carries.
+        is_send::<contexture::ctxvar::hook::Extensions>();
+        is_sync::<contexture::ctxvar::hook::Extensions>();
+        is_send::<contexture::ctxvar::hook::Instrumented<std::future::Ready<()>>>();
+    }
+}
+
+mod bridges {
+    use super::*;
+    use contexture::otel::{Extracted, Propagated, Skipped};
+    use contexture::tracing::ContextFields;
+
+    #[test]
+    fn the_bridges_can_be_shared_and_their_results_sent() {
+        // A propagator and a field formatter are installed once and used from every thread.
+        is_send::<Propagated>();
+        is_sync::<Propagated>();
+        is_send::<ContextFields>();
+        is_sync::<ContextFields>();
+        // What `extract` returns moves to the thread that runs the request.
+        is_send::<Extracted>();
+        is_sync::<Extracted>();
+        is_send::<Skipped>();
     }
 
     #[test]

@@ -152,3 +152,29 @@ fn actor_paths_resolve() {
         takes(&a, None);
     }
 }
+
+#[test]
+fn bridge_paths_resolve() {
+    use contexture::ctxvar::hook::{
+        self, Carried, Extension, Extensions, Instrumented, RegisterError, MAX_EXTENSIONS,
+    };
+    use contexture::otel::{Extracted, Propagated, SkipReason, Skipped, MAX_BYTES, MAX_ENTRIES};
+    use contexture::tracing::{propagate_spans, spans_propagated, ContextFields};
+    named::<dyn Carried>();
+    named::<dyn Extension>();
+    named::<Extensions>();
+    named::<Instrumented<std::future::Ready<()>>>();
+    named::<RegisterError>();
+    named::<Extracted>();
+    named::<Propagated>();
+    named::<SkipReason>();
+    named::<Skipped>();
+    named::<ContextFields>();
+    assert_eq!((MAX_ENTRIES, MAX_BYTES, MAX_EXTENSIONS), (64, 8192, 4));
+    let _ = (
+        hook::register,
+        hook::contained_panics,
+        propagate_spans,
+        spans_propagated,
+    );
+}

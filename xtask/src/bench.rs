@@ -20,6 +20,16 @@ const BENCH_PACKAGE: &str = "contexture-bench";
 /// The prefix of our function ids inside a group.
 const OURS_PREFIX: &str = "contexture";
 
+/// The bench target a filter needs: the bridges' groups (`tracing …`, `otel …`) live in
+/// `benches/bridges.rs`, so `cargo xtask bench tracing` / `otel` build and run only that
+/// one; any other filter runs every target (`*`), each keeping its matching groups.
+fn bench_target(filter: Option<&str>) -> &'static str {
+    match filter {
+        Some("tracing" | "otel" | "bridges") => "bridges",
+        _ => "*",
+    }
+}
+
 /// One criterion result: `<criterion>/…/new/{benchmark,estimates}.json`.
 #[derive(Debug, Clone, PartialEq)]
 struct Measurement {
@@ -71,7 +81,14 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
     let mut cmd = util::cargo();
     // `--bench '*'`: only the [[bench]] targets, so that the library's libtest harness never
     // sees criterion's flags such as `--quick`.
-    cmd.args(["bench", "-p", BENCH_PACKAGE, "--bench", "*", "--"]);
+    cmd.args([
+        "bench",
+        "-p",
+        BENCH_PACKAGE,
+        "--bench",
+        bench_target(filter.map(|f| f.as_str())),
+        "--",
+    ]);
     if quick {
         cmd.arg("--quick");
     }
@@ -775,6 +792,14 @@ pub(crate) fn nanos(ns: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bridge_filters_run_only_the_bridges_target() {
+        assert_eq!(bench_target(Some("tracing")), "bridges");
+        assert_eq!(bench_target(Some("otel")), "bridges");
+        assert_eq!(bench_target(Some("pool")), "*");
+        assert_eq!(bench_target(None), "*");
+    }
 
     const ESTIMATES: &str = r#"{"mean":{"confidence_interval":{"confidence_level":0.95,"lower_bound":11.5,"upper_bound":13.1},"point_estimate":12.25,"standard_error":0.4},"median":{"confidence_interval":{"confidence_level":0.95,"lower_bound":1.0,"upper_bound":2.0},"point_estimate":99.0,"standard_error":0.1},"median_abs_dev":null,"slope":null,"std_dev":{"point_estimate":1e-3}}"#;
     const BENCHMARK: &str = r#"{"group_id":"local get","function_id":"contexture \"Local\"","value_str":null,"throughput":null,"full_id":"local get/contexture \"Local\"","directory_name":"local get/contexture _Local_","title":"local get/contexture \"Local\""}"#;

@@ -66,6 +66,8 @@ tasks:
       machine, the date, the command) and its chart docs/benchmarks.svg (drawn by
       contexture-bench's bench-chart binary). --report-only writes them again from the
       last run's log and criterion results.
+      FILTER `tracing` or `otel` runs only benches/bridges.rs (the contexture-tracing /
+      contexture-otel groups).
       CONTEXTURE_CRITERION_DIR overrides where criterion's results are read from.
 
   help

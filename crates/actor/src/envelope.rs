@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
+use contexture_ctxvar::hook::Extensions;
 use contexture_ctxvar::{Context as Values, Snapshot};
 use tokio::sync::oneshot;
 
@@ -400,6 +401,8 @@ pin_project_lite::pin_project! {
         #[pin]
         stage: Stage<M, F>,
         context: Values,
+        // What registered ctxvar hook extensions (a `tracing` span) captured at the send.
+        extensions: Extensions,
     }
 }
 
@@ -421,6 +424,7 @@ impl<M: FnOnce() -> F, F: Future> Scoped<M, F> {
     pub(crate) fn new(snapshot: Snapshot, make: M) -> Scoped<M, F> {
         Scoped {
             stage: Stage::Make { make },
+            extensions: snapshot.extensions(),
             context: snapshot.into_context(),
         }
     }
@@ -432,22 +436,24 @@ impl<M: FnOnce() -> F, F: Future> Future for Scoped<M, F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let mut stage = this.stage;
-        this.context.run_mut(move || {
-            if let StageProj::Make { .. } = stage.as_mut().project() {
-                // `Gone` while the call runs: if it panics, nothing is left to poll or drop.
-                if let StageOwn::Make { make } = stage.as_mut().project_replace(Stage::Gone) {
-                    let fut = make();
-                    stage.set(Stage::Run { fut });
+        let (mut stage, context) = (this.stage, this.context);
+        this.extensions.run(move || {
+            context.run_mut(move || {
+                if let StageProj::Make { .. } = stage.as_mut().project() {
+                    // `Gone` while the call runs: if it panics, nothing is left to poll or drop.
+                    if let StageOwn::Make { make } = stage.as_mut().project_replace(Stage::Gone) {
+                        let fut = make();
+                        stage.set(Stage::Run { fut });
+                    }
                 }
-            }
-            match stage.project() {
-                StageProj::Run { fut } => fut.poll(cx),
-                // The actor's loop never polls a handler again after it panicked.
-                StageProj::Make { .. } | StageProj::Gone => {
-                    unreachable!("a handler polled after its call panicked")
+                match stage.project() {
+                    StageProj::Run { fut } => fut.poll(cx),
+                    // The actor's loop never polls a handler again after it panicked.
+                    StageProj::Make { .. } | StageProj::Gone => {
+                        unreachable!("a handler polled after its call panicked")
+                    }
                 }
-            }
+            })
         })
     }
 }

@@ -13,9 +13,13 @@
 //!   [`Context::run`], [`Context::run_mut`], [`get`](Context::get),
 //!   [`contains`](Context::contains), [`len`](Context::len),
 //!   [`is_empty`](Context::is_empty), [`var_names`](Context::var_names).
-//! - [`Snapshot`]: the current context's values, one pointer wide, to run one piece of
-//!   work in later on any thread ([`Snapshot::capture`], [`Snapshot::run`]); what pool jobs
-//!   carry.
+//! - [`Snapshot`]: the current context's values (one pointer) and the [`hook`] extensions
+//!   captured with them, to run one piece of work in later on any thread
+//!   ([`Snapshot::capture`], [`Snapshot::run`]); what pool jobs carry.
+//! - [`hook`]: a generic extension point for bridge crates (contexture-tracing carries the
+//!   current `tracing` span with it): an [`Extension`](hook::Extension) registered once is
+//!   captured with every snapshot and spawn and entered around the work; one relaxed load
+//!   when nothing is registered.
 //! - Threads: [`thread::spawn`] and [`thread::Builder`] start inside a copy of the
 //!   spawner's context.
 //! - Async: [`FutureExt::in_context`] / [`FutureExt::with_current_context`] ([`InContext`]),
@@ -226,6 +230,7 @@ mod error;
 mod future;
 #[cfg(feature = "tokio")]
 mod group;
+pub mod hook;
 mod loom;
 mod map;
 #[cfg(feature = "tokio")]

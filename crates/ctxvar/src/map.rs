@@ -103,7 +103,6 @@ impl Map {
     }
 
     /// Binds `id`; returns the value it replaces.
-    #[cfg(test)]
     pub(crate) fn insert(&mut self, id: u64, entry: Entry) -> Option<Value> {
         // SAFETY: `known_unique` is false.
         unsafe {
@@ -180,7 +179,6 @@ impl Map {
     }
 
     /// Unbinds `id`; returns the value it had.
-    #[cfg(test)]
     pub(crate) fn remove(&mut self, id: u64) -> Option<Value> {
         // SAFETY: `known_unique` is false.
         unsafe { self.remove_with(id, false, crate::current::fresh_id()) }

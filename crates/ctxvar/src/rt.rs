@@ -7,8 +7,11 @@ use tokio::task::JoinHandle;
 
 use crate::context::copy_context;
 use crate::future::FutureExt;
+use crate::hook::Extensions;
 
 /// [`tokio::spawn`] of `future` inside a copy of the current context, taken now.
+/// Registered [`hook`](crate::hook) extensions (a `tracing` span, say) are captured with
+/// it and entered around each poll / the call.
 ///
 /// ```
 /// use contexture_ctxvar::ContextVar;
@@ -31,10 +34,17 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    tokio::spawn(future.with_current_context())
+    let ext = Extensions::capture();
+    if ext.is_empty() {
+        tokio::spawn(future.with_current_context())
+    } else {
+        tokio::spawn(ext.instrument(future.with_current_context()))
+    }
 }
 
 /// [`tokio::task::spawn_blocking`] of `f` inside a copy of the current context, taken now.
+/// Registered [`hook`](crate::hook) extensions (a `tracing` span, say) are captured with
+/// it and entered around each poll / the call.
 ///
 /// ```
 /// use contexture_ctxvar::ContextVar;
@@ -56,6 +66,6 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let mut ctx = copy_context();
-    tokio::task::spawn_blocking(move || ctx.run_mut(f))
+    let (mut ctx, ext) = (copy_context(), Extensions::capture());
+    tokio::task::spawn_blocking(move || ext.run(|| ctx.run_mut(f)))
 }

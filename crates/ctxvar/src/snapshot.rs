@@ -55,7 +55,9 @@ impl Snapshot {
     /// assert_eq!(Snapshot::capture().get(&V), Some(1));
     /// ```
     pub fn capture() -> Snapshot {
-        Snapshot(current::with(current::State::share_map).unwrap_or_default())
+        Snapshot(crate::hook::carry(
+            current::with(current::State::share_map).unwrap_or_default(),
+        ))
     }
 
     /// Runs `f` on this thread in a fresh context holding these values; returns what `f`
@@ -83,6 +85,7 @@ impl Snapshot {
         // Context id 0: the fresh context gets an id only if a token is made in it.
         let entered = here.borrow_mut().enter(self.0, 0);
         let _exit = Exit { here, entered };
+        let _extensions = crate::hook::enter_carried(); // exited before the context is left
         f()
     }
 

@@ -5,6 +5,7 @@ use std::io;
 use std::thread::JoinHandle;
 
 use crate::context::copy_context;
+use crate::hook::Extensions;
 
 /// Like [`std::thread::spawn`], but the new thread runs `f` inside a copy of the current
 /// context, taken now.
@@ -29,8 +30,8 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let mut ctx = copy_context();
-    std::thread::spawn(move || ctx.run_mut(f))
+    let (mut ctx, ext) = (copy_context(), Extensions::capture());
+    std::thread::spawn(move || ext.run(|| ctx.run_mut(f)))
 }
 
 /// [`std::thread::Builder`] whose threads start inside a copy of the spawner's context.
@@ -98,7 +99,7 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let mut ctx = copy_context();
-        self.inner.spawn(move || ctx.run_mut(f))
+        let (mut ctx, ext) = (copy_context(), Extensions::capture());
+        self.inner.spawn(move || ext.run(|| ctx.run_mut(f)))
     }
 }

@@ -9,6 +9,7 @@ mod actor;
 mod asyncio;
 mod ctxvar;
 mod local;
+mod logs;
 mod parallel;
 mod pool;
 mod processes;
@@ -60,6 +61,7 @@ const SECTIONS: &[Section] = &[
     Section { name: "parallel", about: "CPU-bound vs I/O-bound: pool map, primes with as_completed, initializer", scenarios: &[parallel::cpu_vs_io_bound, parallel::primes_as_completed, parallel::initializer_chunk_sum] },
     Section { name: "processes", about: "multiprocessing: what replaces processes here (Queue between workers)", scenarios: &[processes::queue_between_workers] },
     Section { name: "actor", about: "actors on tokio: counter and printer, supervision, request ids", scenarios: &[actor::counter_and_printer, actor::supervised_worker, actor::request_id_through_an_actor] },
+    Section { name: "logs", about: "logging with contextvars: a request id in every log line, and to another service", scenarios: &[logs::request_id_in_every_log_line, logs::request_id_to_another_service] },
 ];
 
 /// The opening: every section, and how to run one.
