@@ -5,3 +5,5 @@
 //! the ratio ours / anchor for each.
 
 #![warn(missing_docs)]
+
+pub mod paired;
