@@ -630,6 +630,92 @@ fn barrier_cpu_use(c: &mut Criterion) {
     });
 }
 
+/// `n` `Condition` round trips between this thread and a partner (as in `ping_pong`).
+fn condition_round_trips(n: u64) -> Duration {
+    let cond = Condition::new();
+    let turn = AtomicUsize::new(0); // 0: main's turn, 1: partner's, 2: stop
+    thread::scope(|s| {
+        s.spawn(|| {
+            let _guard = cond.lock();
+            loop {
+                cond.wait_for(|| turn.load(Ordering::Relaxed) != 0, None)
+                    .unwrap();
+                if turn.load(Ordering::Relaxed) == 2 {
+                    return;
+                }
+                turn.store(0, Ordering::Relaxed);
+                cond.notify(1).unwrap();
+            }
+        });
+        let _guard = cond.lock();
+        let start = Instant::now();
+        for _ in 0..n {
+            turn.store(1, Ordering::Relaxed);
+            cond.notify(1).unwrap();
+            cond.wait_for(|| turn.load(Ordering::Relaxed) == 0, None)
+                .unwrap();
+        }
+        let elapsed = start.elapsed();
+        turn.store(2, Ordering::Relaxed);
+        cond.notify(1).unwrap();
+        elapsed
+    })
+}
+
+/// `n` parking_lot `Condvar` round trips, the same way.
+fn parking_lot_round_trips(n: u64) -> Duration {
+    let turn = parking_lot::Mutex::new(0);
+    let cond = parking_lot::Condvar::new();
+    thread::scope(|s| {
+        s.spawn(|| {
+            let mut turn = turn.lock();
+            loop {
+                while *turn == 0 {
+                    cond.wait(&mut turn);
+                }
+                if *turn == 2 {
+                    return;
+                }
+                *turn = 0;
+                cond.notify_one();
+            }
+        });
+        let mut guard = turn.lock();
+        let start = Instant::now();
+        for _ in 0..n {
+            *guard = 1;
+            cond.notify_one();
+            while *guard != 0 {
+                cond.wait(&mut guard);
+            }
+        }
+        let elapsed = start.elapsed();
+        *guard = 2;
+        cond.notify_one();
+        elapsed
+    })
+}
+
+/// Condition ping-pong against parking_lot's `Condvar`, interleaved batch by batch in
+/// alternating order, with paired medians (the `ping_pong` group measures them one after
+/// the other).
+fn ping_pong_paired(c: &mut Criterion) {
+    let paired = Interleaved::new(
+        2_000,
+        vec![
+            ("contexture", Box::new(condition_round_trips)),
+            ("parking_lot", Box::new(parking_lot_round_trips)),
+        ],
+    );
+    let mut group = c.benchmark_group("sync condition ping-pong (paired)");
+    group.sample_size(20);
+    for (i, name) in paired.names().into_iter().enumerate() {
+        group.bench_function(name, |b| b.iter_custom(|iters| paired.time(i, iters)));
+    }
+    group.finish();
+    paired.report("sync condition ping-pong: per round trip");
+}
+
 criterion_group!(
     benches,
     uncontended,
@@ -641,5 +727,10 @@ criterion_group!(
     semaphore_uncontended,
     event_ping_pong
 );
-criterion_group!(paired_rows, reentrant_tight_loop, barrier_cpu_use);
+criterion_group!(
+    paired_rows,
+    reentrant_tight_loop,
+    barrier_cpu_use,
+    ping_pong_paired
+);
 criterion_main!(benches, paired_rows);
