@@ -390,9 +390,9 @@ fn run_child(which: usize, jobs: u64, batches: usize) -> ChildReport {
     }
 }
 
-/// Whether the command line asks for the fresh-process rows: always, unless a criterion
-/// filter is given that is not part of their name, or the binary runs as a test
-/// (`cargo test --benches`) or lists its benches.
+/// Whether the command line asks for the fresh-process rows: under `cargo bench` (which
+/// passes `--bench`), unless a criterion filter is given that is not part of their name;
+/// never as a test (`cargo test --benches`) or when listing the benches.
 fn fresh_rows_wanted() -> bool {
     const NAME: &str = "pool fresh process";
     const WITH_VALUE: [&str; 16] = [
@@ -414,7 +414,7 @@ fn fresh_rows_wanted() -> bool {
         "--format",
     ];
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--test" || a == "--list") {
+    if !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--test" || a == "--list") {
         return false;
     }
     let mut filters = Vec::new();
