@@ -269,8 +269,14 @@
 //! every core holds a waiter, spinning only keeps the late arrivals off the CPU. That
 //! bounds the spin's cost to other work (the counter row), but the round itself is still
 //! far slower than std's when more threads than cores share a loaded machine (the 2-thread
-//! round measured 32 µs against std's 9.2 µs in the same load); the lead is the internal
-//! lock's fair hand-off to a waiter that is not running (a lock convoy), not the spin.
+//! round measured 32 µs against std's 9.2 µs in the same load). Not the barrier's spin: with
+//! it off, a round still took 5–20× std's. `strace` counts 2–3 `sched_yield` per round
+//! (the internal lock's `SpinWait`, then the first waiter's spin), and a thread that yields
+//! on a loaded machine queues behind every CPU-bound thread, where std's futex waiters are
+//! woken with priority; with both yields removed (an experiment, not kept) rounds were
+//! still 2–5× std's, so the parking path itself (`parking_lot_core`'s buckets, the
+//! internal lock's occasional fair hand-off to a waiter that is not running) is the next
+//! suspect.
 //!
 //! # Cargo features
 //!
