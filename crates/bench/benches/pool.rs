@@ -11,7 +11,7 @@ use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use contexture_pool::ThreadPool;
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use rayon::prelude::*;
 
 const WORKERS: usize = 2;
@@ -253,4 +253,288 @@ fn map_in_order(c: &mut Criterion) {
 }
 
 criterion_group!(benches, submit_and_wait, map_in_order);
-criterion_main!(benches);
+
+/// The environment variable that turns this bench binary into one contender of the
+/// fresh-process rows: `contender:jobs:batches` (see [`fresh_child`]).
+const FRESH_ENV: &str = "CONTEXTURE_POOL_BENCH_FRESH";
+
+/// The contenders of the fresh-process rows, ours first (the paired ratios are ours ÷ each).
+const FRESH_CONTENDERS: [&str; 5] = [
+    "contexture",
+    "contexture (request id set)",
+    "contexture (no context)",
+    "threadpool+mpsc",
+    "rayon spawn+crossbeam",
+];
+
+/// A request id, set on the submitter for the "request id set" contender: the normal case,
+/// where every job carries a context holding a value.
+static REQUEST_ID: contexture_ctxvar::ContextVar<u64> =
+    contexture_ctxvar::ContextVar::new("request_id");
+
+/// What a child reports: ns per job of each batch, then its page faults and CPU time.
+#[derive(Debug, Clone)]
+struct ChildReport {
+    per_batch: Vec<f64>,
+    minor_faults: u64,
+    user_ms: f64,
+    sys_ms: f64,
+}
+
+/// This process's minor page faults and user / system CPU time in ms, from
+/// `/proc/self/stat` (clock ticks of 10 ms).
+fn self_usage() -> (u64, f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The command name may hold spaces: the fields that follow start after its `)`.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // Fields 10 (minflt), 14 (utime), 15 (stime), counted from 1 with pid and comm.
+    let ticks_ms = 10.0;
+    (
+        field(7),
+        field(11) as f64 * ticks_ms,
+        field(12) as f64 * ticks_ms,
+    )
+}
+
+/// One contender in a fresh process: builds its pool, runs `batches` batches of `jobs`
+/// tiny jobs (submit all keeping the handles, then take every result and sum), and prints
+/// one `FRESH` line for the parent.
+fn fresh_child(spec: &str) {
+    let mut parts = spec.split(':');
+    let which: usize = parts.next().and_then(|p| p.parse().ok()).expect(FRESH_ENV);
+    let jobs: u64 = parts.next().and_then(|p| p.parse().ok()).expect(FRESH_ENV);
+    let batches: usize = parts.next().and_then(|p| p.parse().ok()).expect(FRESH_ENV);
+    let mut per_batch = Vec::with_capacity(batches);
+    let mut sum = 0u64;
+    let mut time = |run: &mut dyn FnMut() -> u64| {
+        for _ in 0..batches {
+            let start = Instant::now();
+            sum = sum.wrapping_add(run());
+            per_batch.push(start.elapsed().as_secs_f64() * 1e9 / jobs as f64);
+        }
+    };
+    match which {
+        0..=2 => {
+            let pool = ThreadPool::builder()
+                .max_workers(WORKERS)
+                .propagate_context(which != 2)
+                .build()
+                .unwrap();
+            let _request = (which == 1).then(|| REQUEST_ID.set(0x5eed));
+            time(&mut || {
+                let handles: Vec<_> = (0..jobs)
+                    .map(|n| pool.submit(move || tiny(n)).unwrap())
+                    .collect();
+                handles.into_iter().map(|h| h.result().unwrap()).sum()
+            });
+        }
+        3 => {
+            let pool = threadpool::ThreadPool::new(WORKERS);
+            time(&mut || {
+                let (tx, rx) = mpsc::channel();
+                for n in 0..jobs {
+                    let tx = tx.clone();
+                    pool.execute(move || tx.send(tiny(n)).unwrap());
+                }
+                (0..jobs).map(|_| rx.recv().unwrap()).sum()
+            });
+        }
+        4 => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(WORKERS)
+                .build()
+                .unwrap();
+            time(&mut || {
+                let (tx, rx) = crossbeam_channel::unbounded();
+                for n in 0..jobs {
+                    let tx = tx.clone();
+                    pool.spawn(move || tx.send(tiny(n)).unwrap());
+                }
+                (0..jobs).map(|_| rx.recv().unwrap()).sum()
+            });
+        }
+        _ => panic!("{FRESH_ENV}: no contender {which}"),
+    }
+    let (faults, user_ms, sys_ms) = self_usage();
+    let batches: Vec<String> = per_batch.iter().map(|ns| format!("{ns:.1}")).collect();
+    println!(
+        "FRESH {} {faults} {user_ms} {sys_ms} {}",
+        batches.join(","),
+        black_box(sum) % 2
+    );
+}
+
+/// Runs contender `which` in a fresh copy of this process and reads its report.
+fn run_child(which: usize, jobs: u64, batches: usize) -> ChildReport {
+    let exe = std::env::current_exe().expect("the bench binary's path");
+    let out = std::process::Command::new(exe)
+        .env(FRESH_ENV, format!("{which}:{jobs}:{batches}"))
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("re-running the bench binary");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("FRESH "))
+        .unwrap_or_else(|| panic!("child {which} reported nothing: {text}"));
+    let f: Vec<&str> = line.split(' ').collect();
+    ChildReport {
+        per_batch: f[0].split(',').map(|x| x.parse().unwrap()).collect(),
+        minor_faults: f[1].parse().unwrap(),
+        user_ms: f[2].parse().unwrap(),
+        sys_ms: f[3].parse().unwrap(),
+    }
+}
+
+/// Whether the command line asks for the fresh-process rows: under `cargo bench` (which
+/// passes `--bench`), unless a criterion filter is given that is not part of their name;
+/// never as a test (`cargo test --benches`) or when listing the benches.
+fn fresh_rows_wanted() -> bool {
+    const NAME: &str = "pool fresh process";
+    const WITH_VALUE: [&str; 16] = [
+        "--save-baseline",
+        "--baseline",
+        "--baseline-lenient",
+        "--load-baseline",
+        "--measurement-time",
+        "--warm-up-time",
+        "--sample-size",
+        "--nresamples",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--output-format",
+        "--profile-time",
+        "--color",
+        "--plotting-backend",
+        "--format",
+    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--test" || a == "--list") {
+        return false;
+    }
+    let mut filters = Vec::new();
+    let mut skip = false;
+    for arg in &args {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if WITH_VALUE.contains(&arg.as_str()) || arg == "-c" || arg == "-s" {
+            skip = true;
+        } else if !arg.starts_with('-') {
+            filters.push(arg.as_str());
+        }
+    }
+    filters.is_empty() || filters.iter().any(|f| NAME.contains(f))
+}
+
+/// The issue's regime: each pool in a fresh process. Every round runs each contender in a
+/// new copy of this binary ([`fresh_child`]: pool creation, then batches of 100,000 tiny
+/// jobs, submit all keeping the handles, then every result), in an order that rotates and
+/// flips every round; the medians over rounds of ours ÷ each anchor within a round are the
+/// numbers to compare. Also prints each contender's page faults and CPU time per process.
+///
+/// `CONTEXTURE_POOL_FRESH_ROUNDS` and `CONTEXTURE_POOL_FRESH_BATCHES` override the default
+/// 12 rounds of 3 batches (`--quick`: 4 rounds).
+fn fresh_process_rows() {
+    if !fresh_rows_wanted() {
+        return;
+    }
+    let quick = std::env::args().any(|a| a == "--quick");
+    let env_num = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let rounds = env_num("CONTEXTURE_POOL_FRESH_ROUNDS", if quick { 4 } else { 12 });
+    let batches = env_num("CONTEXTURE_POOL_FRESH_BATCHES", 3);
+    let k = FRESH_CONTENDERS.len();
+    let mut reports: Vec<Vec<ChildReport>> = Vec::new();
+    for round in 0..rounds {
+        let mut this_round: Vec<Option<ChildReport>> = vec![None; k];
+        for step in 0..k {
+            let pos = if round % 2 == 0 { step } else { k - 1 - step };
+            let which = (pos + round / 2) % k;
+            this_round[which] = Some(run_child(which, BATCH, batches));
+        }
+        reports.push(this_round.into_iter().map(Option::unwrap).collect());
+    }
+    let median = contexture_bench::interleaved::median;
+    // A process's time: the median of its batches (first batch included in `first`).
+    let whole = |r: &ChildReport| median(r.per_batch.clone());
+    let first = |r: &ChildReport| r.per_batch[0];
+    println!(
+        "\npool fresh process: {rounds} rounds, each contender in a new process per round \
+         ({batches} batches of {BATCH} jobs, 2 workers; medians over rounds)"
+    );
+    println!(
+        "  {:<30} {:>9} {:>11} {:>10} {:>9} {:>9}",
+        "contender", "ns/job", "1st batch", "faults", "user ms", "sys ms"
+    );
+    for (i, name) in FRESH_CONTENDERS.iter().enumerate() {
+        let col =
+            |f: &dyn Fn(&ChildReport) -> f64| median(reports.iter().map(|r| f(&r[i])).collect());
+        println!(
+            "  {name:<30} {:>9.1} {:>11.1} {:>10.0} {:>9.0} {:>9.0}",
+            col(&whole),
+            col(&first),
+            col(&|r| r.minor_faults as f64),
+            col(&|r| r.user_ms),
+            col(&|r| r.sys_ms),
+        );
+    }
+    let anchors = 3..k;
+    for ours in 0..3 {
+        let best = median(
+            reports
+                .iter()
+                .map(|r| {
+                    whole(&r[ours])
+                        / anchors
+                            .clone()
+                            .map(|a| whole(&r[a]))
+                            .fold(f64::INFINITY, f64::min)
+                })
+                .collect(),
+        );
+        let slower = reports
+            .iter()
+            .filter(|r| {
+                whole(&r[ours])
+                    > anchors
+                        .clone()
+                        .map(|a| whole(&r[a]))
+                        .fold(f64::INFINITY, f64::min)
+            })
+            .count();
+        println!(
+            "  {} / best anchor of the round: {best:.3} ({slower} of {rounds} rounds > 1)",
+            FRESH_CONTENDERS[ours]
+        );
+    }
+    let vs_empty = median(
+        reports
+            .iter()
+            .map(|r| whole(&r[1]) / whole(&r[0]))
+            .collect(),
+    );
+    println!("  request id set / empty context: {vs_empty:.3}");
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var(FRESH_ENV) {
+        fresh_child(&spec);
+        return;
+    }
+    benches();
+    fresh_process_rows();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -10,6 +10,7 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use contexture_bench::interleaved::Interleaved;
 use contexture_sync::{Condition, Lock, RLock};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
@@ -743,6 +744,302 @@ criterion_group!(
     async_uncontended
 );
 
+/// The loop shape of an outside harness: `RLock` acquired three times nested through
+/// guards and released innermost first, in a tight loop, against parking_lot's
+/// `ReentrantMutex` the same way; the two alternate batch by batch (forward and reverse
+/// order) and the paired medians of ours ÷ anchor are printed. (The `reentrant` group above
+/// times one nest per criterion iteration instead.)
+fn reentrant_tight_loop(c: &mut Criterion) {
+    let ours = RLock::new();
+    let anchor = parking_lot::ReentrantMutex::new(());
+    let paired = Interleaved::new(
+        200_000,
+        vec![
+            (
+                "contexture",
+                Box::new(|n| {
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        let lock = black_box(&ours);
+                        let a = lock.lock();
+                        let b = lock.lock();
+                        let c = lock.lock();
+                        drop(c);
+                        drop(b);
+                        drop(a);
+                    }
+                    start.elapsed()
+                }),
+            ),
+            (
+                "parking_lot ReentrantMutex",
+                Box::new(|n| {
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        let lock = black_box(&anchor);
+                        let a = lock.lock();
+                        let b = lock.lock();
+                        let c = lock.lock();
+                        drop(c);
+                        drop(b);
+                        drop(a);
+                    }
+                    start.elapsed()
+                }),
+            ),
+        ],
+    );
+    let mut group = c.benchmark_group("sync rlock x3 nested, tight loop (paired)");
+    for (i, name) in paired.names().into_iter().enumerate() {
+        group.bench_function(name, |b| b.iter_custom(|iters| paired.time(i, iters)));
+    }
+    group.finish();
+    paired.report("sync rlock x3 nested, tight loop: per nest of three");
+}
+
+/// `rounds` barrier rounds by `parties` threads (the main thread one of them); the time.
+fn barrier_rounds(parties: usize, rounds: u64, wait: impl Fn() + Sync) -> Duration {
+    let start_line = Barrier::new(parties);
+    thread::scope(|s| {
+        for _ in 1..parties {
+            s.spawn(|| {
+                start_line.wait();
+                for _ in 0..rounds {
+                    wait();
+                }
+            });
+        }
+        start_line.wait();
+        let start = Instant::now();
+        for _ in 0..rounds {
+            wait();
+        }
+        start.elapsed()
+    })
+}
+
+/// A CPU-bound counter on its own thread: how much other work gets done while a barrier
+/// runs. It publishes its count every 4,096 steps.
+struct Background {
+    count: AtomicUsize,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl Background {
+    fn run(&self) {
+        let mut local = 0usize;
+        let mut x = 1u64;
+        while !self.stop.load(Ordering::Relaxed) {
+            for _ in 0..4096 {
+                x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+            }
+            local += 4096;
+            self.count.store(local, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Barrier rounds with 4 threads on this 2-core machine while a CPU-bound counter runs on a
+/// fifth: ours spins briefly before parking, std's parks at once. Per batch, both the round
+/// time and the counter's progress per ms while the barrier ran are recorded, interleaved
+/// with std's `Barrier` and with the counter running alone; the report prints the paired
+/// medians of both (the counter's share is the cost of the spinning to other work).
+fn barrier_cpu_use(c: &mut Criterion) {
+    const PARTIES: usize = 4;
+    let background = Background {
+        count: AtomicUsize::new(0),
+        stop: std::sync::atomic::AtomicBool::new(false),
+    };
+    // Per batch: the counter's steps per µs, for [ours, std, alone].
+    let progress = std::cell::RefCell::new(Vec::<[f64; 3]>::new());
+    let current = std::cell::Cell::new([f64::NAN; 3]);
+    let record = |slot: usize, took: Duration, steps: usize| {
+        if took < Duration::from_millis(2) {
+            return; // criterion's warm-up steps: too short for the counter's resolution
+        }
+        let mut now = current.get();
+        now[slot] = steps as f64 / (took.as_secs_f64() * 1e6);
+        current.set(now);
+        if now.iter().all(|x| !x.is_nan()) {
+            progress.borrow_mut().push(now);
+            current.set([f64::NAN; 3]);
+        }
+    };
+    let measured = |slot: usize, run: &dyn Fn() -> Duration| {
+        let before = background.count.load(Ordering::Relaxed);
+        let took = run();
+        record(
+            slot,
+            took,
+            background.count.load(Ordering::Relaxed) - before,
+        );
+        took
+    };
+    let ours = contexture_sync::Barrier::new(PARTIES).unwrap();
+    let std_barrier = Barrier::new(PARTIES);
+    thread::scope(|s| {
+        s.spawn(|| background.run());
+        let paired = Interleaved::new(
+            2_000,
+            vec![
+                (
+                    "contexture",
+                    Box::new(|n| {
+                        measured(0, &|| {
+                            barrier_rounds(PARTIES, n, || {
+                                ours.wait().unwrap();
+                            })
+                        })
+                    }),
+                ),
+                (
+                    "std",
+                    Box::new(|n| {
+                        measured(1, &|| {
+                            barrier_rounds(PARTIES, n, || {
+                                std_barrier.wait();
+                            })
+                        })
+                    }),
+                ),
+                (
+                    "counter alone (sleep)",
+                    Box::new(|n| {
+                        // As long as a std round takes, roughly; only the counter's rate counts.
+                        measured(2, &|| {
+                            let start = Instant::now();
+                            thread::sleep(Duration::from_micros(n.min(2_000) * 5));
+                            start.elapsed()
+                        })
+                    }),
+                ),
+            ],
+        );
+        let mut group = c.benchmark_group("sync barrier round, 4 threads on 2 cores (paired)");
+        group.sample_size(20);
+        for (i, name) in paired.names().into_iter().take(2).enumerate() {
+            group.bench_function(name, |b| b.iter_custom(|iters| paired.time(i, iters)));
+        }
+        group.finish();
+        background.stop.store(true, Ordering::Relaxed);
+        let summary = paired.medians();
+        let rows = progress.borrow();
+        if rows.is_empty() {
+            return;
+        }
+        let median = contexture_bench::interleaved::median;
+        let col = |i: usize| median(rows.iter().map(|r| r[i]).collect());
+        let ratio = |a: usize, b: usize| median(rows.iter().map(|r| r[a] / r[b]).collect());
+        println!("\nsync barrier, 4 threads on 2 cores, a CPU-bound counter on a fifth thread");
+        println!(
+            "  round: contexture {:.2} µs, std {:.2} µs, ratio {:.3} ({} rounds)",
+            summary.ns[0] / 1e3,
+            summary.ns[1] / 1e3,
+            summary.ratios[0].0,
+            summary.rounds
+        );
+        println!(
+            "  counter steps/µs: alone {:.1}, beside ours {:.1}, beside std {:.1}",
+            col(2),
+            col(0),
+            col(1)
+        );
+        println!(
+            "  counter progress beside ours / beside std: {:.3}; ours / alone {:.3}, std / alone {:.3} ({} batches)",
+            ratio(0, 1),
+            ratio(0, 2),
+            ratio(1, 2),
+            rows.len()
+        );
+    });
+}
+
+/// `n` `Condition` round trips between this thread and a partner (as in `ping_pong`).
+fn condition_round_trips(n: u64) -> Duration {
+    let cond = Condition::new();
+    let turn = AtomicUsize::new(0); // 0: main's turn, 1: partner's, 2: stop
+    thread::scope(|s| {
+        s.spawn(|| {
+            let _guard = cond.lock();
+            loop {
+                cond.wait_for(|| turn.load(Ordering::Relaxed) != 0, None)
+                    .unwrap();
+                if turn.load(Ordering::Relaxed) == 2 {
+                    return;
+                }
+                turn.store(0, Ordering::Relaxed);
+                cond.notify(1).unwrap();
+            }
+        });
+        let _guard = cond.lock();
+        let start = Instant::now();
+        for _ in 0..n {
+            turn.store(1, Ordering::Relaxed);
+            cond.notify(1).unwrap();
+            cond.wait_for(|| turn.load(Ordering::Relaxed) == 0, None)
+                .unwrap();
+        }
+        let elapsed = start.elapsed();
+        turn.store(2, Ordering::Relaxed);
+        cond.notify(1).unwrap();
+        elapsed
+    })
+}
+
+/// `n` parking_lot `Condvar` round trips, the same way.
+fn parking_lot_round_trips(n: u64) -> Duration {
+    let turn = parking_lot::Mutex::new(0);
+    let cond = parking_lot::Condvar::new();
+    thread::scope(|s| {
+        s.spawn(|| {
+            let mut turn = turn.lock();
+            loop {
+                while *turn == 0 {
+                    cond.wait(&mut turn);
+                }
+                if *turn == 2 {
+                    return;
+                }
+                *turn = 0;
+                cond.notify_one();
+            }
+        });
+        let mut guard = turn.lock();
+        let start = Instant::now();
+        for _ in 0..n {
+            *guard = 1;
+            cond.notify_one();
+            while *guard != 0 {
+                cond.wait(&mut guard);
+            }
+        }
+        let elapsed = start.elapsed();
+        *guard = 2;
+        cond.notify_one();
+        elapsed
+    })
+}
+
+/// Condition ping-pong against parking_lot's `Condvar`, interleaved batch by batch in
+/// alternating order, with paired medians (the `ping_pong` group measures them one after
+/// the other).
+fn ping_pong_paired(c: &mut Criterion) {
+    let paired = Interleaved::new(
+        2_000,
+        vec![
+            ("contexture", Box::new(condition_round_trips)),
+            ("parking_lot", Box::new(parking_lot_round_trips)),
+        ],
+    );
+    let mut group = c.benchmark_group("sync condition ping-pong (paired)");
+    group.sample_size(20);
+    for (i, name) in paired.names().into_iter().enumerate() {
+        group.bench_function(name, |b| b.iter_custom(|iters| paired.time(i, iters)));
+    }
+    group.finish();
+    paired.report("sync condition ping-pong: per round trip");
+}
+
 criterion_group!(
     benches,
     uncontended,
@@ -754,4 +1051,10 @@ criterion_group!(
     semaphore_uncontended,
     event_ping_pong
 );
-criterion_main!(benches, async_faces);
+criterion_group!(
+    paired_rows,
+    reentrant_tight_loop,
+    barrier_cpu_use,
+    ping_pong_paired
+);
+criterion_main!(benches, paired_rows, async_faces);

@@ -96,6 +96,43 @@
 //! this machine the rest is mostly memory: glibc's arena lock and fresh heap pages for the
 //! 96-byte jobs that a batch keeps alive until their results are taken.
 //!
+//! Issue #15's regime, **each pool in a fresh process** (`cargo bench -p contexture-bench
+//! --bench pool -- "pool fresh"`: the bench binary re-runs itself once per contender per
+//! round, the order rotating and flipping every round; each process builds its pool and
+//! runs 3 batches of 100,000 tiny jobs, submit all keeping the handles, then every result
+//! summed; the anchors send each result on one shared channel). Measured on 2026-12-03 with
+//! the machine's load average at 14–18 (other sessions on the two cores): every process got
+//! about a quarter of a core, so wall times are 3–6× the quiet ones and mostly measure how a
+//! pool fares when starved; CPU time (`perf stat` task-clock, 6 rounds) is the steadier
+//! column:
+//!
+//! | contender | wall ns/job (10 rounds) | CPU ms / process | minor faults / process | ratio to the best anchor (wall) | target |
+//! |---|---:|---:|---:|---|---|
+//! | contexture, empty context | 1,337 | 115 (101 later) | 4,541–4,782 | 2.72× | ≤ 1.0×: **missed** (CPU 1.28–1.44× threadpool's) |
+//! | contexture, a request id set | 1,496 | 118 | 4,196–4,336 | 2.38× | ≤ 1.1× the empty case: met (1.02× wall, 1.02× CPU) |
+//! | contexture, no context propagation | 1,270 | 113 | 3,535–5,231 | 2.23× | — |
+//! | threadpool + mpsc | 686 | 80 | 1,592–1,755 | best | anchor |
+//! | rayon spawn + crossbeam-channel | 1,381 | 105 | 1,923–2,416 | — | anchor |
+//!
+//! The same day and load, all pools in one process (`submit_and_wait`, 395 paired rounds):
+//! contexture 1,024 ns, without context 856 ns, threadpool 886 ns, rayon 997 ns per job:
+//! 1.27× the best anchor (1.11× without context), where the quiet run above gave 0.94×.
+//!
+//! Why the faults: a batch keeps all its jobs alive until their results are taken (100,000
+//! jobs of 96 bytes each, plus the queue's blocks and the caller's 1.6 MB of handles), then
+//! frees them all at once; glibc coalesces them into the top of the heap and, past its trim
+//! threshold, gives the pages back to the kernel (`strace`: a `brk` shrink of 1,100–3,100
+//! pages after every batch), so the next batch faults them in again. threadpool's jobs are
+//! freed by its workers as they run, so its heap stays small. With the trim disabled
+//! (`MALLOC_TRIM_THRESHOLD_`), ours took 3,119 faults instead of 4,584 for 3 batches, but the
+//! same CPU time: the first batch's faults (the footprint) are the part that costs. The
+//! outcome cell now boxes the error, which made a job 80 bytes instead of 96 (first-batch
+//! faults 3,000–3,180 → 2,610–2,730). Keeping job memory across batches needs the pool to
+//! own its jobs' allocations (a job type with its own reference count and a bounded
+//! free list instead of `Arc`): not done. Per job (callgrind, 2 batches of 20,000): 1,220
+//! instructions against threadpool's 794; glibc `malloc`/`free` take ~300 of them, the
+//! context ~120 even when empty (capture 18, enter/leave ~65, dropping the empty map 36).
+//!
 //! # Cargo features
 //!
 //! None.

@@ -68,6 +68,12 @@ struct State {
     epoch: usize,
 }
 
+/// The number of cores this process may use (read once; 1 if unknown).
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
 /// A reusable barrier for a fixed number of parties, with Python's `threading.Barrier`
 /// semantics: each [`wait`](Self::wait) blocks until `parties` threads have called it, then
 /// all of them return, each with a distinct index in `0..parties` (the last to arrive gets
@@ -81,8 +87,9 @@ struct State {
 ///   round, and every later caller, gets [`BrokenBarrier`] until [`reset`](Self::reset). The
 ///   thread whose action panicked gets the panic payload inside its error.
 ///
-/// Waiters spin briefly on a cell of their own, then park in `parking_lot_core`; the last
-/// arrival decides every waiter's cell and wakes the parked ones in one call.
+/// Waiters spin briefly on a cell of their own (only while fewer threads wait than there
+/// are cores), then park in `parking_lot_core`; the last arrival decides every waiter's cell
+/// and wakes the parked ones in one call.
 ///
 /// ```
 /// use contexture_sync::Barrier;
@@ -324,8 +331,13 @@ impl Barrier {
         drop(st);
 
         // Spin on our own cell first: on a multi-core machine the round often completes
-        // within a few microseconds, and a park/unpark costs more than that.
+        // within a few microseconds, and a park/unpark costs more than that. But only while
+        // the waiters leave a core free for the threads still to arrive: once as many
+        // threads wait as there are cores, spinning only keeps the late ones off the CPU
+        // (measured with 4 threads on 2 cores: a round took 3.3 ms spinning, against 20 µs
+        // for std's barrier, which parks at once).
         let mut spin = SpinWait::new();
+        let may_spin = index + 1 < cores();
         loop {
             // Acquire: the action and everything before the decision happen before our
             // return.
@@ -333,7 +345,7 @@ impl Barrier {
             if outcome != PENDING {
                 return outcome_to_result(outcome, index);
             }
-            if !spin.spin() {
+            if !may_spin || !spin.spin() {
                 break;
             }
         }

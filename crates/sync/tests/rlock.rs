@@ -137,3 +137,30 @@ fn static_default_and_debug() {
     let other = RLock::default();
     assert!(!other.locked());
 }
+
+#[test]
+fn a_guard_whose_level_was_released_explicitly_leaves_a_new_owner_alone() {
+    let rlock = RLock::new();
+    let guard = rlock.lock();
+    rlock.release().unwrap(); // the guard's level, given back by hand
+    assert!(!rlock.locked());
+    let barrier = Barrier::new(2);
+    thread::scope(|s| {
+        s.spawn(|| {
+            let _theirs = rlock.lock();
+            let _again = rlock.lock();
+            barrier.wait(); // they own it, two levels deep
+            barrier.wait(); // our guard was dropped meanwhile
+            assert_eq!(rlock.recursion_count(), 2, "the stale guard took no level");
+        });
+        barrier.wait();
+        drop(guard); // the guard's release fails quietly: another thread owns it
+        assert!(rlock.locked() && !rlock.is_owned());
+        barrier.wait();
+    });
+    assert!(!rlock.locked());
+    // The recursion count carries over correctly from one owner to the next.
+    let _a = rlock.lock();
+    let _b = rlock.lock();
+    assert_eq!(rlock.recursion_count(), 2);
+}
