@@ -151,19 +151,24 @@
 //!
 //! | operation | contexture | raw tokio | ractor | kameo | actix | CPython | target | met |
 //! |---|---|---|---|---|---|---|---|---|
-//! | tell, 200k messages, ns/msg | 274 | 200 (mpsc + task): 1.36× | 471: 0.58× | 669: 0.40× | 393: 0.68× | 1,491: 5.5× faster | ≤ 1.3× tokio, ≤ 0.6× ractor, ≥ 3× CPython | tokio: no (1.36×); ractor, CPython: yes |
-//! | ask round trip, 50k sequential, ns | 674 | 495 (mpsc + oneshot): 1.30–1.35× | 894: 0.76–0.77× | 1,062: 0.61× | 31,844 | 8,671: 12.9× faster (14–17× paired with the seed's reply queue) | ≤ 1.3× tokio, ≤ 0.7× ractor, ≥ 15× CPython | no (borderline) |
-//! | spawn + stop + join, ns | 4,285 | 935 (task + mpsc) | 3,354: 1.30× | 5,085: 0.84× | — | 9,199 | ≤ 1.0× kameo | yes |
+//! | tell, 200k messages, ns/msg | 212 | 173 (mpsc + task): 1.20× | 448: 0.47× | 585: 0.35× | 206: 1.00× | 1,924: 11× faster | ≤ 1.3× tokio, ≤ 0.6× ractor, ≥ 3× CPython | yes |
+//! | ask round trip, 50k sequential, ns | 862 | 760 (mpsc + oneshot): 1.13× | 1,285: 0.65× | 1,512: 0.55× | 5,436: 0.16× | 15,659 (the seed's reply queue): 13.7× faster; 12,260 (a reply future): 10.3× | ≤ 1.3× tokio, ≤ 0.7× ractor, ≥ 15× CPython | tokio, ractor: yes; CPython: no |
+//! | spawn + stop + join, ns | 4,895 | 689 (task + mpsc) | 3,204: 1.24× | 5,374: 0.90× | — | — | ≤ 1.0× kameo | yes |
 //!
-//! With one `ContextVar` set in the sender's context: tell 1.09×, ask 1.04×, spawn 1.04× of
-//! the figures above; with propagation off 0.98×, 0.99×, 1.00× (a handler still gets a fresh
-//! context). What got the tell from 1.66× to 1.36× raw tokio: a small envelope lives in the
-//! mailbox slot instead of a box (the cross-thread `free` was most of the gap), the system
-//! lane is peeked while messages flow, and a handler's context is made once from the
-//! snapshot. The ask from 1.52× to 1.30–1.35×: the same, plus an idle turn no longer
-//! re-registers the system lane's waker. What is left per message: the handler's future in
-//! a box (one `malloc`/`free` on the actor's thread), the `catch_unwind` guards and the
-//! per-message context switch.
+//! Measured 2026-12-03 at 13:57 UTC with the machine's load average at 5–9 (other jobs on
+//! its two cores): absolute times run high, the paired ratios are what holds. With one
+//! `ContextVar` set in the sender's context: tell 1.09×, ask 1.07×, spawn 1.04× of the
+//! figures above (ask then 0.71× ractor); with propagation off 0.99×, 1.02×, 1.00× (a
+//! handler still gets a fresh context). The CPython ask row is bounded by tokio's own round
+//! trip: the raw tokio actor is ~16× the seed's in the same rounds.
+//!
+//! What got the tell from 1.66× to 1.20× raw tokio (1,083 → 764 instructions per message,
+//! callgrind; raw tokio 537): a small envelope lives in the mailbox slot instead of a box
+//! (the cross-thread `free` was most of the gap); the running handler's future lives in a
+//! slot of the actor's task instead of a box per message, and is called in its first poll
+//! (one context entry for the call and that poll); the system lane is peeked only when its
+//! count of sends moved; an idle turn does not re-register the system lane's waker; and
+//! `ask`'s usual future is just the reply's wait (no `memcpy` of a large `async` block).
 //!
 //! # Cargo features
 //!

@@ -1,6 +1,7 @@
-//! Interleaved, criterion-driven paired measurement (the sync and pool benches).
-//! of an outside harness (each op alternated with its anchors, forward and reverse order,
-//! medians over rounds of the per-round ratio), usable from a criterion group.
+//! Contenders measured batch by batch in alternating order, with paired medians, driven by
+//! criterion (the sync and pool benches; `paired` is the plain-loop harness of the local and
+//! ctxvar benches): the shape of an outside harness (each op alternated with its anchors,
+//! forward and reverse order, medians over rounds of the per-round ratio).
 //!
 //! Each contender is a closure that runs `n` operations and returns their time. Every time
 //! criterion asks one contender for `iters` operations, [`Interleaved::time`] runs them in

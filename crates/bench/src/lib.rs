@@ -6,7 +6,5 @@
 
 #![warn(missing_docs)]
 
-/// The criterion-driven interleaved harness (`iter_custom` over shuffled rounds) of the sync
-/// and pool benches; [`paired`] is the plain-loop one of the local and ctxvar benches.
 pub mod interleaved;
 pub mod paired;
