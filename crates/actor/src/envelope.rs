@@ -665,17 +665,7 @@ mod tests {
 
     #[test]
     fn handled_envelopes_reach_the_handler_and_the_asker() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let (core, _sys) = Core::new(None);
-        let mut ctx = Ctx::new(
-            core,
-            std::sync::Weak::new(),
-            Snapshot::default(),
-            rt.handle().clone(),
-            0,
-        );
+        let (rt, mut ctx) = rt_and_ctx();
         let mut actor = Dummy { seen: Vec::new() };
         let drops = Arc::new(AtomicUsize::new(0));
         let (reply, rx) = oneshot::channel();
@@ -733,23 +723,25 @@ mod tests {
         }
     }
 
-    fn dummy_ctx(rt: &tokio::runtime::Runtime) -> Ctx<Dummy> {
+    /// A current-thread runtime and a `Ctx` of a dummy actor on it.
+    fn rt_and_ctx() -> (tokio::runtime::Runtime, Ctx<Dummy>) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let (core, _sys) = Core::new(None);
-        Ctx::new(
+        let ctx = Ctx::new(
             core,
             std::sync::Weak::new(),
             Snapshot::default(),
             rt.handle().clone(),
             0,
-        )
+        );
+        (rt, ctx)
     }
 
     #[test]
     fn pending_futures_stay_in_place_in_the_slot_or_a_box_and_the_slot_is_reused() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let mut ctx = dummy_ctx(&rt);
+        let (rt, mut ctx) = rt_and_ctx();
         let mut actor = Dummy { seen: Vec::new() };
         let drops = Arc::new(AtomicUsize::new(0));
         let mut slot = Slot::new();
@@ -780,10 +772,7 @@ mod tests {
 
     #[test]
     fn panics_in_a_poll_or_a_drop_leave_the_slot_reusable() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let mut ctx = dummy_ctx(&rt);
+        let (rt, mut ctx) = rt_and_ctx();
         let mut actor = Dummy { seen: Vec::new() };
         let mut slot = Slot::new();
         // A panic in the poll: caught around the poll, then the future is dropped apart.
