@@ -156,7 +156,11 @@
 //! | spawn + stop + join, ns | 4,895 | 689 (task + mpsc) | 3,204: 1.24× | 5,374: 0.90× | — | — | ≤ 1.0× kameo | yes |
 //!
 //! Measured 2026-12-03 at 13:57 UTC with the machine's load average at 5–9 (other jobs on
-//! its two cores): absolute times run high, the paired ratios are what holds. With one
+//! its two cores): absolute times run high, the paired ratios are what holds. The workspace
+//! report (`docs/benchmarks.md`, 14:31 UTC, with a Miri run on one of the two cores during
+//! the actor part) measured tell 1.35× and ask 1.23× raw tokio, 0.57× / 0.64× ractor,
+//! spawn 0.87× kameo, and the CPython ask 18.7× (seed's reply queue) / 13.5× (reply
+//! future): the tell's ≤ 1.3× and the CPython ask's ≥ 15× sit on their bounds. With one
 //! `ContextVar` set in the sender's context: tell 1.09×, ask 1.07×, spawn 1.04× of the
 //! figures above (ask then 0.71× ractor); with propagation off 0.99×, 1.02×, 1.00× (a
 //! handler still gets a fresh context). The CPython ask row is bounded by tokio's own round
