@@ -36,7 +36,12 @@ impl Sys {
     /// Whether this notice ends the actor at once: it also cuts short a handler waiting at
     /// an await (a stop, a monitor's notice and a linked normal end wait for it).
     pub(crate) fn ends_at_once(&self) -> bool {
-        !matches!(self, Sys::KillSelf) && self.ending_reason().is_some()
+        // As `ending_reason`, without building the reason (checked on every pending poll).
+        match self {
+            Sys::Kill | Sys::Shutdown | Sys::Crash(_) => true,
+            Sys::LinkExit(_, reason) => !reason.is_normal(),
+            Sys::KillSelf | Sys::Stop | Sys::Down(..) => false,
+        }
     }
 
     /// The end this notice makes at once, if it does (what the actor's loop returns for it).
