@@ -266,6 +266,9 @@ fn an_outcome_whose_drop_panics_on_the_dropping_thread_leaves_the_pool_usable() 
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
     let h = pool.submit(|| PanicsOnDrop).unwrap();
     h.wait();
+    // The worker lets go of the job after it wakes the waiters; it has let go once it runs
+    // the next job (one worker). Without this the handle may not hold the last reference.
+    assert_eq!(pool.submit(|| 2).unwrap().result_timeout_owned(), Ok(2));
     // Dropped by whoever drops the last handle, like any value: the panic is theirs.
     let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(h)));
     assert!(dropped.is_err());
