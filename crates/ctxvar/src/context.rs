@@ -405,12 +405,15 @@ impl Drop for Context {
 
 /// Drops two versions with [`current::drop_values`], resuming a panic only after both.
 fn drop_two(a: Map, b: Option<Map>) {
+    // One version (the usual case: nobody read this context from another thread): no second
+    // drop to protect from the first one's panic.
+    let Some(b) = b else {
+        return current::drop_values(a, current::Unwind::Resume);
+    };
     let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         current::drop_values(a, current::Unwind::Resume);
     }));
-    if let Some(b) = b {
-        current::drop_values(b, current::Unwind::Resume);
-    }
+    current::drop_values(b, current::Unwind::Resume);
     if let Err(payload) = first {
         if !std::thread::panicking() {
             std::panic::resume_unwind(payload);

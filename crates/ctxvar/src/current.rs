@@ -549,7 +549,17 @@ pub(crate) enum Unwind {
 
 /// Drops `map`, each value it alone holds on its own, catching a panic of its `Drop` so
 /// that the others are still dropped and no second panic aborts the process.
+#[inline]
 pub(crate) fn drop_values(map: Map, unwind: Unwind) {
+    // An empty map (a context nobody wrote to) or a shared one holds no value of its own.
+    if map.holds_nothing_alone() {
+        return;
+    }
+    drop_each_value(map, unwind);
+}
+
+/// [`drop_values`] of a map that may hold values of its own.
+fn drop_each_value(map: Map, unwind: Unwind) {
     let mut first = None;
     map.drop_each(|value| {
         if let Err(payload) =

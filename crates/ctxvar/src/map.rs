@@ -228,6 +228,13 @@ impl Map {
     /// Drops this version, handing each value it alone held to `drop_one` (which drops it)
     /// rather than dropping them all in one go: so that a value whose `Drop` panics cannot
     /// stop the others from being dropped. A shared version is only released.
+    /// Whether dropping this map drops no value: it is empty, or another map shares its
+    /// version (then the last of them drops the values). A plain load, no atomic write.
+    #[inline]
+    pub(crate) fn holds_nothing_alone(&self) -> bool {
+        self.0.as_ref().is_none_or(|arc| Arc::strong_count(arc) != 1)
+    }
+
     pub(crate) fn drop_each(self, mut drop_one: impl FnMut(Value)) {
         let Some(arc) = self.0 else { return };
         if Arc::strong_count(&arc) != 1 {
