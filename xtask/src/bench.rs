@@ -323,6 +323,23 @@ fn report_from_log(log_path: &Path) -> ExitCode {
         return ExitCode::FAILURE;
     }
     println!("report written to {}", report.display());
+    for krate in rows
+        .iter()
+        .map(|row| row.krate.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let dir = util::root().join("crates").join(krate);
+        if krate.is_empty() || !dir.join("Cargo.toml").is_file() {
+            continue; // a group whose first word names no crate of ours
+        }
+        let fragment = dir.join("benchmarks.md");
+        let text = bench_report::render_crate(&header, krate, &rows);
+        if let Err(err) = fs::write(&fragment, text) {
+            eprintln!("xtask bench: could not write {}: {err}", fragment.display());
+            return ExitCode::FAILURE;
+        }
+        println!("crate table written to {}", fragment.display());
+    }
 
     let data = util::target_dir().join("bench-chart.tsv");
     if let Err(err) = fs::write(&data, bench_report::chart_data(&rows)) {

@@ -350,40 +350,68 @@ pub(crate) fn render(header: &Header, rows: &[Row]) -> String {
         header.python,
     );
     for krate in crate_order(rows) {
-        let _ = write!(
+        let _ = write!(out, "## {krate}\n\n{}\n", crate_table(&krate, rows));
+    }
+    out
+}
+
+/// `crates/<krate>/benchmarks.md`: the crate's table of the report, with where and when it
+/// was measured; the crate's docs include it (`#![doc = include_str!(...)]`), so that they
+/// quote the report and nothing else.
+pub(crate) fn render_crate(header: &Header, krate: &str, rows: &[Row]) -> String {
+    format!(
+        "The crate's rows of the workspace benchmark report (`docs/benchmarks.md`, written by \
+         `{}`; do not edit by hand): {} to {} UTC on {} ({} logical cores, shared with other \
+         work: load average {}); {}. Nanoseconds per operation (medians); a ratio is ours ÷ the \
+         other, below 1× means contexture is faster. The *paired* rows (ours and the anchors \
+         interleaved batch by batch, medians of the per-round ratios) are the comparison to \
+         trust; criterion's rows ran one contender after another.\n\n{}",
+        header.command,
+        header.started,
+        header.finished,
+        header.cpu,
+        header.cores,
+        header.load,
+        header.rustc,
+        crate_table(krate, rows),
+    )
+}
+
+/// One crate's table.
+fn crate_table(krate: &str, rows: &[Row]) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "| operation | ours (ns) | Rust anchors: ns (ours ÷ anchor) | CPython: ns (ours ÷ CPython) | measured |\n|---|---:|---|---|---|\n"
+    );
+    for row in rows.iter().filter(|row| row.krate == krate) {
+        let list = |items: &[Versus]| {
+            if items.is_empty() {
+                "—".to_owned()
+            } else {
+                items
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "{} {} ({})",
+                            v.name,
+                            crate::bench::nanos(v.ns),
+                            times(v.ratio)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
+        };
+        let _ = writeln!(
             out,
-            "## {krate}\n\n| operation | ours (ns) | Rust anchors: ns (ours ÷ anchor) | CPython: ns (ours ÷ CPython) | measured |\n|---|---:|---|---|---|\n"
+            "| {} | {} | {} | {} | {} |",
+            cell(&row.operation),
+            crate::bench::nanos(row.ours_ns),
+            cell(&list(&row.anchors)),
+            cell(&list(&row.cpython)),
+            cell(&row.source),
         );
-        for row in rows.iter().filter(|row| row.krate == krate) {
-            let list = |items: &[Versus]| {
-                if items.is_empty() {
-                    "—".to_owned()
-                } else {
-                    items
-                        .iter()
-                        .map(|v| {
-                            format!(
-                                "{} {} ({})",
-                                v.name,
-                                crate::bench::nanos(v.ns),
-                                times(v.ratio)
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                }
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} |",
-                cell(&row.operation),
-                crate::bench::nanos(row.ours_ns),
-                cell(&list(&row.anchors)),
-                cell(&list(&row.cpython)),
-                cell(&row.source),
-            );
-        }
-        out.push('\n');
     }
     out
 }
@@ -480,6 +508,34 @@ paired, 9 rounds of up to 100000 jobs (medians):
         );
         assert_eq!(blocks[1].group, "pool submit");
         assert_eq!(blocks[1].contenders[1].1, 161.0);
+    }
+
+    #[test]
+    fn an_interleaved_report_is_a_block_of_its_title() {
+        // What `contexture_bench::interleaved::Interleaved::report` prints.
+        let log = "\nsync rlock x3 nested, tight loop: per nest of three: paired, 21 rounds, \
+                   alternating order (medians):\n    contexture     21.70 ns/op\n    \
+                   parking_lot ReentrantMutex     23.10 ns/op\n";
+        let blocks = parse_paired(log);
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(
+            blocks[0].group,
+            "sync rlock x3 nested, tight loop: per nest of three"
+        );
+        assert_eq!(blocks[0].contenders.len(), 2);
+    }
+
+    #[test]
+    fn a_crate_table_holds_that_crate_and_the_run() {
+        let rows = rows(&[], &parse_paired(LOG), &BTreeMap::new());
+        let header = Header {
+            started: "2026-12-03 14:31".to_owned(),
+            ..Header::default()
+        };
+        let actor = render_crate(&header, "actor", &rows);
+        assert!(actor.contains("2026-12-03 14:31"), "{actor}");
+        assert!(actor.contains("| tell (2 workers) | 237.7 |"), "{actor}");
+        assert!(!actor.contains("submit"), "{actor}");
     }
 
     fn sample(group: &str, function: &str, value: Option<&str>, ns: f64) -> Sample {

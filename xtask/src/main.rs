@@ -1,5 +1,6 @@
 //! `cargo xtask`: the contexture task runner (one module per task; CI calls only this).
 
+mod baseline;
 mod bench;
 mod bench_report;
 mod json;
@@ -64,11 +65,19 @@ tasks:
       writes the report docs/benchmarks.md (per crate: ours, every anchor, CPython, the
       ratios; paired medians where the bench prints them, else criterion medians; the
       machine, the date, the command) and its chart docs/benchmarks.svg (drawn by
-      contexture-bench's bench-chart binary). --report-only writes them again from the
+      contexture-bench's bench-chart binary), and each crate's rows to
+      crates/<crate>/benchmarks.md, which the crate's docs include. --report-only writes
+      them again from the
       last run's log and criterion results.
       FILTER `tracing` or `otel` runs only benches/bridges.rs (the contexture-tracing /
       contexture-otel groups).
       CONTEXTURE_CRITERION_DIR overrides where criterion's results are read from.
+
+  baseline sync [REV]
+      contexture-sync's blocking rows, this checkout (feature async on) against the crate
+      at commit REV (default: the last one before the async face), paired in one process:
+      crates/bench/examples/sync_before_after.rs built in <target>/baseline/sync-REV with
+      REV's crates/sync/src as the crate contexture-sync-before (--cfg contexture_baseline).
 
   help
       This text.
@@ -84,6 +93,7 @@ fn main() -> ExitCode {
         "test-all" => test_all::run(rest),
         "tour" => tour::run(rest),
         "bench" => bench::run(rest),
+        "baseline" => baseline::run(rest),
         "publish-check" => publish_check::run(rest),
         "msrv" => msrv::run(rest),
         "help" | "-h" | "--help" => {

@@ -103,12 +103,12 @@ impl<'a> Interleaved<'a> {
         }
     }
 
-    /// Prints [`medians`](Self::medians) under `title`.
+    /// Prints [`medians`](Self::medians) as `title: paired, …`, the line
+    /// `cargo xtask bench`'s report reads a paired block's group from.
     pub fn report(&self, title: &str) {
         let summary = self.medians();
         if summary.rounds > 0 {
-            println!("\n{title}");
-            print!("{summary}");
+            print!("\n{title}: {summary}");
         }
     }
 }
@@ -130,7 +130,7 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "  paired, {} rounds, alternating order (medians):",
+            "paired, {} rounds, alternating order (medians):",
             self.rounds
         )?;
         for (name, ns) in self.names.iter().zip(&self.ns) {

@@ -232,7 +232,9 @@ impl Map {
     /// version (then the last of them drops the values). A plain load, no atomic write.
     #[inline]
     pub(crate) fn holds_nothing_alone(&self) -> bool {
-        self.0.as_ref().is_none_or(|arc| Arc::strong_count(arc) != 1)
+        self.0
+            .as_ref()
+            .is_none_or(|arc| Arc::strong_count(arc) != 1)
     }
 
     pub(crate) fn drop_each(self, mut drop_one: impl FnMut(Value)) {

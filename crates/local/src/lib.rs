@@ -97,35 +97,25 @@
 //!
 //! # Performance
 //!
-//! `cargo xtask bench local` (criterion; ours and the anchors in the same process and run;
-//! 2-core machine, 2026-11-25; ratios vary by about ±10% between runs):
+//! The targets, and the row of the table below that answers each:
 //!
-//! | operation | `Local` | anchor | ratio | target |
-//! |---|---:|---|---:|---|
-//! | `get`, value present | 1.43 ns | `thread_local::ThreadLocal::get` 2.15 ns | **0.66×** (0.66–0.73× over 3 runs) | ≤ 1.0× |
-//! | `get`, value present | 1.43 ns | std `thread_local!` `with` 0.55 ns | 2.6× | — (per-static, not per-object) |
-//! | first access on a new thread | 233 ns | `ThreadLocal::get_or` 128 ns | 1.8× | — (once per thread; id + registration) |
-//! | `new` + store + drop | 105 ns | `ThreadLocal` 56 ns | 1.9× | — (two registry lock round trips) |
-//! | `new` + drop, never used | 202 ns | `ThreadLocal` 200 ns | 1.01× | — |
-//! | spawn + touch + join | 51.8–56.0 µs | same loop without a `Local`, paired | **1.02×** pooled (3 paired runs: 1.10, 0.95, 1.04) | ≤ 1.1× |
+//! - `get` of a present value, `get().unwrap().get()` in a tight loop: ≤ 1.0×
+//!   `thread_local::ThreadLocal::get` ("get (present), tight loop", paired).
+//! - First access on a new thread: ≤ 1.5× `ThreadLocal::get_or` ("first access on a thread
+//!   (paired)"). It happens once per thread and also arms the exit cleanup that
+//!   `thread_local` does not do at all.
+//! - A thread that spawns, touches a `Local` and is joined: ≤ 1.1× the same loop without a
+//!   `Local` ("spawn+touch+join"), exit cleanup included.
 //!
-//! The last row includes the exit cleanup that `thread_local` does not do at all.
+//! std's `thread_local!` is shown for scale: it is per static, not per object, so a `Local`
+//! pays an index into its thread's buckets that a `thread_local!` key does not.
 //!
-//! The loop shapes of an outside harness (issue #15; the `*_paired` groups of
-//! `crates/bench/benches/local.rs`: both contenders in every round, rounds alternating
-//! forward and reverse order, medians of per-round ratios; plus `ctx_profile` under
-//! callgrind and in user CPU time). Measured 2026-12-03 at a load average of 8–17 on the
-//! 2 cores, so the wall times are inflated:
+#![doc = include_str!("../benchmarks.md")]
 //!
-//! | operation | before | now | anchor | ratio | target | met |
-//! |---|---|---|---|---|---|---|
-//! | `get().unwrap().get()` in a tight loop, value present | 20 instr; 2.0 ns CPU; 1.09× wall (8 of 11 rounds > 1) | 17 instr; 1.0–1.5 ns CPU; wall 5.59 ns | `thread_local` 19 instr; 1.5–2.0 ns CPU; wall 5.76 ns | 0.89× instr; 0.95× wall (forward 0.95, reverse 0.99; 6 of 15 rounds > 1), but 0.90× and 1.14× in two later runs whose forward and reverse medians disagreed (0.97 / 2.06: the load, not the code) | ≤ 1.0× | yes in instructions and CPU time; wall time inconclusive under this load |
-//! | first access on a new thread (paired, a thread per operation) | 1.17× paired (1.8× in criterion, earlier) | 198 ns | `ThreadLocal::get_or` 154 ns | 1.27× (forward 1.22, reverse 1.31; 1.17× in an earlier run) | ≤ 1.5× (once per thread; it also arms the exit cleanup `thread_local` does not have) | yes |
-//!
-//! The tight loop missed because the miss path (`get_slow`) was inlined into it, which put
-//! three taken branches in every iteration; it is now never inlined, an unregistered thread
-//! carries coordinates that name a bucket never allocated (no separate "registered?" test),
-//! and the bucket index needs no bounds check.
+//! The tight loop is 17 instructions per `get` (callgrind; `ThreadLocal::get` is 19): the
+//! miss path (`get_slow`) is never inlined into it, an unregistered thread carries
+//! coordinates that name a bucket never allocated (no separate "registered?" test), and the
+//! bucket index needs no bounds check.
 //!
 //! # Cargo features
 //!
