@@ -53,34 +53,44 @@
 //!
 //! # Performance
 //!
-//! `cargo xtask bench tracing` (criterion; contenders interleaved batch by batch in one
-//! process; the ratio is the median over rounds of ours ÷ anchor in the same round), on
-//! the 2-core CI-class VM under load from other jobs; ns per operation.
+//! The targets, and the row of the table below that answers each (the operation text as it
+//! appears there):
 //!
-//! | operation | contexture | anchor | ratio | target | met |
-//! |---|---|---|---|---|---|
-//! | event through `fmt` (default format, with timestamps), 2 vars set | 692 | 521 (tracing-subscriber alone) | 1.26× | ≤ 1.3× | yes |
-//! | the same, `without_time()` | 437 | 263 (tracing-subscriber alone) | 1.62× | ≤ 1.3× | no: see below |
-//! | the same, against the 2 values written as the event's own fields by hand | 437 / 692 | 389 / 668 | 1.10× / 1.02× | — | — |
-//! | pool job submit + result, inside a span, propagation on vs off | 2,049 | 557 (ours, off) | 3.59× | ≤ 1.1× | no: see below |
-//! | the same, against carrying the span by hand (`Span::current()` moved into the job, `in_scope`) | 2,049 | 920 | 2.22× | — | — |
+//! - An event through `tracing_subscriber::fmt` with [`ContextFields`] adding 2 vars that
+//!   are set: ≤ 1.3× the same subscriber without it, "tracing-subscriber alone" ("event
+//!   through fmt (default format), 2 context vars (ContextFields, 2 vars)" and, without
+//!   timestamps, "event through fmt without time, 2 context vars (ContextFields, 2 vars)").
+//!   The other anchor of those rows writes the same 2 values as the event's own fields, by
+//!   hand.
+//! - A pool job (submit + result) inside a span, with [`propagate_spans`] on: ≤ 1.1× the
+//!   same with it off ("pool job submit+result, span propagation (span propagation on)").
+//!   The other anchor carries the span by hand: `Span::current()` moved into the job and
+//!   entered with `in_scope`.
 //!
-//! Why two targets are missed. The event: `ContextFields` writes two more fields than the
-//! anchor's line; tracing-subscriber itself takes 1.48× as long to write the same line with the
-//! two values passed as event fields by hand, so no mechanism that writes those bytes can meet
-//! 1.3× against a line without them and without timestamps; against that by-hand line ours is
-//! 1.10× (two context lookups), and with the default format's timestamp it is 1.26× in all.
+//! The report below puts the event with the default format on its bound, and misses the
+//! other two: the event without timestamps, and the pool job by a wide margin.
+//!
+#![doc = include_str!("../benchmarks.md")]
+//!
+//! Why. The event: [`ContextFields`] writes two more fields than the anchor's line, and
+//! tracing-subscriber itself, writing the same two values as event fields by hand, is
+//! already over the bound against the line without them when there are no timestamps
+//! (compare the row's two anchors), so nothing that writes those bytes can meet it there;
+//! against that by-hand line ours adds the two context lookups. With the default format,
+//! the timestamp's cost is part of both lines and the extra fields weigh less.
+//!
 //! The pool job: carrying a span at all costs tracing's registry several atomic
 //! read-modify-writes on the span's shared slot and the dispatcher (clone at capture, enter
-//! and exit on the worker, close at the end) across threads: by hand it is 1.65× of no span.
-//! Ours adds three allocations per job (the extension's `Arc`, the copy of the job's values
-//! that stores it under a private var so that a `Snapshot` stays one pointer wide, and that
-//! var's value), and a slower submit lets the two workers drain the queue and be woken per
-//! job, which multiplies every nanosecond added on the submit side. A first version that kept
-//! the capture in a field of `Snapshot` measured 1.10× of by hand (1.9× of off) but made a
-//! `Snapshot` three words, which pushed actor messages out of their mailbox slot. With
-//! propagation off (the default) a job pays one relaxed load at capture and one at run
-//! (contexture-ctxvar's hook: 219 → 233 instructions per `Snapshot` capture + run, callgrind).
+//! and exit on the worker, close at the end) across threads; carrying it by hand is far
+//! over the bound too (compare the row's two anchors). Ours adds three allocations per job
+//! (the extension's `Arc`, the copy of the job's values that stores it under a private var
+//! so that a `Snapshot` stays one pointer wide, and that var's value), and a slower submit
+//! lets the two workers drain the queue and be woken per job, which multiplies every
+//! nanosecond added on the submit side. Keeping the capture in a field of `Snapshot`
+//! instead was cheaper, but made a `Snapshot` three words, which pushed actor messages out
+//! of their mailbox slot. With propagation off (the default) a job pays one relaxed load at
+//! capture and one at run (callgrind, 2026-12-03: 233 instructions per `Snapshot` capture +
+//! run with contexture-ctxvar's hook, 219 without it).
 //!
 //! # Cargo features
 //!
