@@ -96,11 +96,18 @@ pub(crate) fn parse_paired(log: &str) -> Vec<Paired> {
                         }
                     }
                 }
+                // `ours / anchor: 0.05 (anchor ÷ ours: 18.7)`: a small ratio printed with two
+                // decimals is coarse, its inverse is not.
+                let inverse = body
+                    .split_once(" (anchor ÷ ours: ")
+                    .and_then(|(_, rest)| rest.trim_end_matches(')').trim().parse::<f64>().ok())
+                    .filter(|inverse| *inverse > 10.0);
                 let body = body.split(" (anchor ÷ ours").next().unwrap_or(body);
                 if let Some((pair, ratio)) = body.rsplit_once(": ") {
                     if let (Some((ours, anchor)), Ok(ratio)) =
                         (pair.split_once(" / "), ratio.trim().parse::<f64>())
                     {
+                        let ratio = inverse.map_or(ratio, |inverse| 1.0 / inverse);
                         block
                             .ratios
                             .insert((ours.to_owned(), anchor.to_owned()), ratio);
@@ -506,6 +513,13 @@ paired, 9 rounds of up to 100000 jobs (medians):
             blocks[0].ratios[&("contexture".to_owned(), "tokio mpsc+task".to_owned())],
             1.35
         );
+        assert!(
+            (blocks[0].ratios[&("contexture".to_owned(), "CPython seed actor".to_owned())]
+                - 1.0 / 10.6)
+                .abs()
+                < 1e-12,
+            "a small ratio comes from its finer inverse"
+        );
         assert_eq!(blocks[1].group, "pool submit");
         assert_eq!(blocks[1].contenders[1].1, 161.0);
     }
@@ -589,7 +603,7 @@ paired, 9 rounds of up to 100000 jobs (medians):
         assert!(report.contains("## actor\n"), "{report}");
         assert!(report.contains("## ctxvar\n"), "{report}");
         assert!(report.contains(
-            "| tell (2 workers) | 237.7 | tokio mpsc+task 175.9 (1.35×) | CPython seed actor 2858 (0.090×); CPython (separate run) 1491 (0.16×) | paired, 187 rounds of 200000 operations |"
+            "| tell (2 workers) | 237.7 | tokio mpsc+task 175.9 (1.35×) | CPython seed actor 2858 (0.094×); CPython (separate run) 1491 (0.16×) | paired, 187 rounds of 200000 operations |"
         ), "{report}");
         assert!(report.find("## ctxvar").unwrap() < report.find("## pool").unwrap());
 
