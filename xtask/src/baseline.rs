@@ -99,7 +99,9 @@ fn prepare(rev: &str) -> Result<std::path::PathBuf, String> {
              publish = false\n\n[[bin]]\nname = \"sync-before-after\"\npath = {example:?}\n\n\
              [dependencies]\n\
              contexture-sync = {{ path = {sync:?}, features = [\"async\"] }}\n\
-             contexture-sync-before = {{ path = \"../before\" }}\n"
+             contexture-sync-before = {{ path = \"../before\" }}\n\n\
+             [lints.rust]\n\
+             unexpected_cfgs = {{ level = \"warn\", check-cfg = [\"cfg(contexture_baseline)\"] }}\n"
         ),
     )?;
     write(

@@ -11,6 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use contexture_bench::interleaved::Interleaved;
+use contexture_bench::sync_rows::{now, two_threads, work};
 use contexture_sync::{Condition, Lock, RLock};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
@@ -30,37 +31,7 @@ fn uncontended(c: &mut Criterion) {
     group.finish();
 }
 
-/// A few dependent operations: the fixed work done inside and outside the critical section.
-#[inline]
-fn work(x: u64) -> u64 {
-    (0..8).fold(x, |acc, i| black_box(acc.wrapping_mul(31).wrapping_add(i)))
-}
-
-/// Two threads each run `iters` critical sections (work inside and outside) on one lock;
-/// the time is from the start barrier until both finish, per critical section pair.
-fn two_threads(iters: u64, section: impl Fn() + Sync) -> Duration {
-    let barrier = Barrier::new(3);
-    thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| {
-                barrier.wait();
-                let mut x = 1;
-                for _ in 0..iters {
-                    section();
-                    x = work(x);
-                }
-                black_box(x);
-                barrier.wait();
-            });
-        }
-        barrier.wait();
-        let start = Instant::now();
-        barrier.wait();
-        start.elapsed()
-    })
-}
-
-/// Two threads contending for one lock with fixed work in and out of the critical section.
+/// Two threads take one lock in turn, fixed work inside and outside the critical section.
 fn contended(c: &mut Criterion) {
     let mut group = c.benchmark_group("sync lock 2 threads contended");
     let shared = AtomicUsize::new(0);
@@ -69,15 +40,7 @@ fn contended(c: &mut Criterion) {
         let v = shared.load(Ordering::Relaxed);
         shared.store(work(v as u64) as usize, Ordering::Relaxed);
     };
-    let ours = Lock::new();
-    group.bench_function("contexture", |b| {
-        b.iter_custom(|iters| {
-            two_threads(iters, || {
-                let _guard = ours.lock();
-                bump();
-            })
-        })
-    });
+    group.bench_function("contexture", |b| b.iter_custom(now::lock_contended));
     let anchor = parking_lot::Mutex::new(());
     group.bench_function("parking_lot", |b| {
         b.iter_custom(|iters| {
@@ -133,38 +96,7 @@ fn reentrant(c: &mut Criterion) {
 /// one iteration is one round trip (two notifications, two wake-ups).
 fn ping_pong(c: &mut Criterion) {
     let mut group = c.benchmark_group("sync condition ping-pong");
-    group.bench_function("contexture", |b| {
-        b.iter_custom(|iters| {
-            let cond = Condition::new();
-            let turn = AtomicUsize::new(0); // 0: main's turn, 1: partner's, 2: stop
-            thread::scope(|s| {
-                s.spawn(|| {
-                    let _guard = cond.lock();
-                    loop {
-                        cond.wait_for(|| turn.load(Ordering::Relaxed) != 0, None)
-                            .unwrap();
-                        if turn.load(Ordering::Relaxed) == 2 {
-                            return;
-                        }
-                        turn.store(0, Ordering::Relaxed);
-                        cond.notify(1).unwrap();
-                    }
-                });
-                let _guard = cond.lock();
-                let start = Instant::now();
-                for _ in 0..iters {
-                    turn.store(1, Ordering::Relaxed);
-                    cond.notify(1).unwrap();
-                    cond.wait_for(|| turn.load(Ordering::Relaxed) == 0, None)
-                        .unwrap();
-                }
-                let elapsed = start.elapsed();
-                turn.store(2, Ordering::Relaxed);
-                cond.notify(1).unwrap();
-                elapsed
-            })
-        })
-    });
+    group.bench_function("contexture", |b| b.iter_custom(now::condition_ping_pong));
     group.bench_function("parking_lot", |b| {
         b.iter_custom(|iters| {
             let turn = parking_lot::Mutex::new(0);
@@ -236,23 +168,7 @@ fn ping_pong(c: &mut Criterion) {
 /// rounds; the time is the main thread's, per round.
 fn barrier_round(c: &mut Criterion) {
     let mut group = c.benchmark_group("sync barrier round (2 threads)");
-    group.bench_function("contexture", |b| {
-        b.iter_custom(|iters| {
-            let barrier = contexture_sync::Barrier::new(2).unwrap();
-            thread::scope(|s| {
-                s.spawn(|| {
-                    for _ in 0..iters {
-                        barrier.wait().unwrap();
-                    }
-                });
-                let start = Instant::now();
-                for _ in 0..iters {
-                    black_box(barrier.wait().unwrap());
-                }
-                start.elapsed()
-            })
-        })
-    });
+    group.bench_function("contexture", |b| b.iter_custom(now::barrier_round));
     group.bench_function("std", |b| {
         b.iter_custom(|iters| {
             let barrier = Barrier::new(2);
@@ -278,23 +194,7 @@ fn barrier_round(c: &mut Criterion) {
 fn queue_1p1c(c: &mut Criterion) {
     const CAP: usize = 1024;
     let mut group = c.benchmark_group("sync queue 1p1c bounded 1024 (per item)");
-    group.bench_function("contexture", |b| {
-        b.iter_custom(|iters| {
-            let q = contexture_sync::Queue::new(CAP);
-            thread::scope(|s| {
-                s.spawn(|| {
-                    for i in 0..iters {
-                        q.put(i).unwrap();
-                    }
-                });
-                let start = Instant::now();
-                for _ in 0..iters {
-                    black_box(q.get().unwrap());
-                }
-                start.elapsed()
-            })
-        })
-    });
+    group.bench_function("contexture", |b| b.iter_custom(now::queue_1p1c));
     group.bench_function("crossbeam-channel", |b| {
         b.iter_custom(|iters| {
             let (tx, rx) = crossbeam_channel::bounded(CAP);
@@ -376,27 +276,7 @@ impl PlEvent {
 /// `ping`, clears it and sets `pong`. One iteration is one round trip.
 fn event_ping_pong(c: &mut Criterion) {
     let mut group = c.benchmark_group("sync event ping-pong");
-    group.bench_function("contexture", |b| {
-        b.iter_custom(|iters| {
-            let (ping, pong) = (contexture_sync::Event::new(), contexture_sync::Event::new());
-            thread::scope(|s| {
-                s.spawn(|| {
-                    for _ in 0..iters {
-                        ping.wait();
-                        ping.clear();
-                        pong.set();
-                    }
-                });
-                let start = Instant::now();
-                for _ in 0..iters {
-                    ping.set();
-                    pong.wait();
-                    pong.clear();
-                }
-                start.elapsed()
-            })
-        })
-    });
+    group.bench_function("contexture", |b| b.iter_custom(now::event_ping_pong));
     group.bench_function("parking_lot", |b| {
         b.iter_custom(|iters| {
             let (ping, pong) = (PlEvent::new(), PlEvent::new());

@@ -17,6 +17,12 @@
 #[path = "../src/paired.rs"]
 mod paired;
 
+// The rows' source itself, for the same reason; it defines `sync_rows::now`.
+#[allow(unreachable_pub, dead_code, unused_macros)]
+#[macro_use]
+#[path = "../src/sync_rows.rs"]
+mod sync_rows;
+
 #[cfg(not(contexture_baseline))]
 use contexture_sync as before_crate;
 #[cfg(contexture_baseline)]
@@ -24,179 +30,8 @@ use contexture_sync_before as before_crate;
 
 use std::time::Duration;
 
-/// One module of row functions per build of the crate: the same source for both.
-macro_rules! rows {
-    ($module:ident, $krate:path) => {
-        mod $module {
-            use std::hint::black_box;
-            use std::sync::atomic::{AtomicUsize, Ordering};
-            use std::thread;
-            use std::time::{Duration, Instant};
-
-            use $krate as sync;
-
-            pub(crate) fn lock_uncontended(n: u64) -> Duration {
-                let lock = sync::Lock::new();
-                let start = Instant::now();
-                for _ in 0..n {
-                    drop(black_box(&lock).lock());
-                }
-                start.elapsed()
-            }
-
-            pub(crate) fn lock_contended(n: u64) -> Duration {
-                let lock = sync::Lock::new();
-                let shared = AtomicUsize::new(0);
-                super::two_threads(n, || {
-                    let _guard = lock.lock();
-                    let v = shared.load(Ordering::Relaxed);
-                    shared.store(super::work(v as u64) as usize, Ordering::Relaxed);
-                })
-            }
-
-            pub(crate) fn rlock_nested(n: u64) -> Duration {
-                let lock = sync::RLock::new();
-                let start = Instant::now();
-                for _ in 0..n {
-                    let lock = black_box(&lock);
-                    let _a = lock.lock();
-                    let _b = lock.lock();
-                    let _c = lock.lock();
-                }
-                start.elapsed()
-            }
-
-            pub(crate) fn semaphore_uncontended(n: u64) -> Duration {
-                let semaphore = sync::Semaphore::new(1);
-                let start = Instant::now();
-                for _ in 0..n {
-                    drop(black_box(&semaphore).permit());
-                }
-                start.elapsed()
-            }
-
-            /// One iteration: a round trip through a Condition over its RLock.
-            pub(crate) fn condition_ping_pong(n: u64) -> Duration {
-                let cond = sync::Condition::new();
-                let turn = AtomicUsize::new(0); // 0: main's turn, 1: partner's, 2: stop
-                thread::scope(|s| {
-                    s.spawn(|| {
-                        let _guard = cond.lock();
-                        loop {
-                            cond.wait_for(|| turn.load(Ordering::Relaxed) != 0, None)
-                                .unwrap();
-                            if turn.load(Ordering::Relaxed) == 2 {
-                                return;
-                            }
-                            turn.store(0, Ordering::Relaxed);
-                            cond.notify(1).unwrap();
-                        }
-                    });
-                    let _guard = cond.lock();
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        turn.store(1, Ordering::Relaxed);
-                        cond.notify(1).unwrap();
-                        cond.wait_for(|| turn.load(Ordering::Relaxed) == 0, None)
-                            .unwrap();
-                    }
-                    let elapsed = start.elapsed();
-                    turn.store(2, Ordering::Relaxed);
-                    cond.notify(1).unwrap();
-                    elapsed
-                })
-            }
-
-            /// One iteration: a set/wait round trip between two Events.
-            pub(crate) fn event_ping_pong(n: u64) -> Duration {
-                let (ping, pong) = (sync::Event::new(), sync::Event::new());
-                thread::scope(|s| {
-                    s.spawn(|| {
-                        for _ in 0..n {
-                            ping.wait();
-                            ping.clear();
-                            pong.set();
-                        }
-                    });
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        ping.set();
-                        pong.wait();
-                        pong.clear();
-                    }
-                    start.elapsed()
-                })
-            }
-
-            pub(crate) fn barrier_round(n: u64) -> Duration {
-                let barrier = sync::Barrier::new(2).unwrap();
-                thread::scope(|s| {
-                    s.spawn(|| {
-                        for _ in 0..n {
-                            barrier.wait().unwrap();
-                        }
-                    });
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        black_box(barrier.wait().unwrap());
-                    }
-                    start.elapsed()
-                })
-            }
-
-            /// Per item, one producer thread and one consumer, bounded 1024.
-            pub(crate) fn queue_1p1c(n: u64) -> Duration {
-                let queue = sync::Queue::new(1024);
-                thread::scope(|s| {
-                    s.spawn(|| {
-                        for i in 0..n {
-                            queue.put(i).unwrap();
-                        }
-                    });
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        black_box(queue.get().unwrap());
-                    }
-                    start.elapsed()
-                })
-            }
-        }
-    };
-}
-
-rows!(now, contexture_sync);
-rows!(before, crate::before_crate);
-
-/// A few dependent multiplications: the work done while holding a contended lock.
-#[inline]
-fn work(x: u64) -> u64 {
-    (0..8).fold(x, |acc, i| {
-        std::hint::black_box(acc.wrapping_mul(31).wrapping_add(i))
-    })
-}
-
-/// Two threads each run `section` `n` times; the time from both started to both done.
-fn two_threads(n: u64, section: impl Fn() + Sync) -> Duration {
-    let barrier = std::sync::Barrier::new(3);
-    std::thread::scope(|s| {
-        for _ in 0..2 {
-            s.spawn(|| {
-                barrier.wait();
-                let mut x = 1;
-                for _ in 0..n {
-                    section();
-                    x = work(x);
-                }
-                std::hint::black_box(x);
-                barrier.wait();
-            });
-        }
-        barrier.wait();
-        let start = std::time::Instant::now();
-        barrier.wait();
-        start.elapsed()
-    })
-}
+sync_rows!(before, crate::before_crate, crate::sync_rows);
+use sync_rows::now;
 
 type Row = fn(u64) -> Duration;
 

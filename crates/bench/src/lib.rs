@@ -8,3 +8,4 @@
 
 pub mod interleaved;
 pub mod paired;
+pub mod sync_rows;

@@ -33,10 +33,11 @@ fn filtered_out(group: &str) -> bool {
     !filters.is_empty() && !filters.iter().any(|f| group.contains(f.as_str()))
 }
 
-/// The median of `v` (upper median for an even length).
+/// The median of `v` (upper median for an even length); NaN when empty (one round has
+/// no reverse-order half).
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Runs one unrecorded warm-up round and then the recorded rounds of `batch` operations
