@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use contexture_bench::interleaved::Interleaved;
 use contexture_bench::sync_rows::{now, two_threads, work};
-use contexture_sync::{Condition, Lock, RLock};
+use contexture_sync::{Lock, RLock};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
 /// Acquire and release with nobody else around: the fast path.
@@ -97,40 +97,7 @@ fn reentrant(c: &mut Criterion) {
 fn ping_pong(c: &mut Criterion) {
     let mut group = c.benchmark_group("sync condition ping-pong");
     group.bench_function("contexture", |b| b.iter_custom(now::condition_ping_pong));
-    group.bench_function("parking_lot", |b| {
-        b.iter_custom(|iters| {
-            let turn = parking_lot::Mutex::new(0);
-            let cond = parking_lot::Condvar::new();
-            thread::scope(|s| {
-                s.spawn(|| {
-                    let mut turn = turn.lock();
-                    loop {
-                        while *turn == 0 {
-                            cond.wait(&mut turn);
-                        }
-                        if *turn == 2 {
-                            return;
-                        }
-                        *turn = 0;
-                        cond.notify_one();
-                    }
-                });
-                let mut guard = turn.lock();
-                let start = Instant::now();
-                for _ in 0..iters {
-                    *guard = 1;
-                    cond.notify_one();
-                    while *guard != 0 {
-                        cond.wait(&mut guard);
-                    }
-                }
-                let elapsed = start.elapsed();
-                *guard = 2;
-                cond.notify_one();
-                elapsed
-            })
-        })
-    });
+    group.bench_function("parking_lot", |b| b.iter_custom(parking_lot_round_trips));
     group.bench_function("std", |b| {
         b.iter_custom(|iters| {
             let turn = std::sync::Mutex::new(0);
@@ -834,39 +801,7 @@ fn barrier_cpu_use(c: &mut Criterion) {
     });
 }
 
-/// `n` `Condition` round trips between this thread and a partner (as in `ping_pong`).
-fn condition_round_trips(n: u64) -> Duration {
-    let cond = Condition::new();
-    let turn = AtomicUsize::new(0); // 0: main's turn, 1: partner's, 2: stop
-    thread::scope(|s| {
-        s.spawn(|| {
-            let _guard = cond.lock();
-            loop {
-                cond.wait_for(|| turn.load(Ordering::Relaxed) != 0, None)
-                    .unwrap();
-                if turn.load(Ordering::Relaxed) == 2 {
-                    return;
-                }
-                turn.store(0, Ordering::Relaxed);
-                cond.notify(1).unwrap();
-            }
-        });
-        let _guard = cond.lock();
-        let start = Instant::now();
-        for _ in 0..n {
-            turn.store(1, Ordering::Relaxed);
-            cond.notify(1).unwrap();
-            cond.wait_for(|| turn.load(Ordering::Relaxed) == 0, None)
-                .unwrap();
-        }
-        let elapsed = start.elapsed();
-        turn.store(2, Ordering::Relaxed);
-        cond.notify(1).unwrap();
-        elapsed
-    })
-}
-
-/// `n` parking_lot `Condvar` round trips, the same way.
+/// `n` parking_lot `Condvar` round trips, as `sync_rows`' `condition_ping_pong` makes them.
 fn parking_lot_round_trips(n: u64) -> Duration {
     let turn = parking_lot::Mutex::new(0);
     let cond = parking_lot::Condvar::new();
@@ -907,7 +842,7 @@ fn ping_pong_paired(c: &mut Criterion) {
     let paired = Interleaved::new(
         2_000,
         vec![
-            ("contexture", Box::new(condition_round_trips)),
+            ("contexture", Box::new(now::condition_ping_pong)),
             ("parking_lot", Box::new(parking_lot_round_trips)),
         ],
     );
