@@ -378,7 +378,12 @@ fn supervisor_forgets_a_child_whose_first_start_failed() {
                 .unwrap_err();
             assert!(matches!(err, SpawnError::Start(ExitReason::StartFailed(_))));
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // A child's end is published (its `join` returns) just before it tells the
+        // supervisor, so the supervisor lets go of the last one a moment after it ended.
+        eventually("the supervisor let go of every child", || {
+            format!("{sup:?}").contains("children: 0")
+        })
+        .await;
         let dbg = format!("{sup:?}");
         sup.stop();
         sup.join().await;
@@ -1914,8 +1919,11 @@ fn supervisor_parameter_edges() {
         let a = sup.spawn(Restart::Temporary, Flaky::default).await.unwrap();
         let _ = a.ask(Panic).await;
         a.join().await;
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        assert!(format!("{sup:?}").contains("children: 0"));
+        // Its end is published just before the supervisor hears of it.
+        eventually("the supervisor let go of the temporary child", || {
+            format!("{sup:?}").contains("children: 0")
+        })
+        .await;
         assert_eq!(sup.stopped(), None);
         // kill() of a child: not restarted.
         let b = sup.spawn(Restart::Permanent, Flaky::default).await.unwrap();
@@ -2521,7 +2529,12 @@ fn supervisor_forgets_a_one_shot_child() {
             let a = sup.spawn(Restart::Permanent, || OneShot).await.unwrap();
             a.join().await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // A child's end is published (its `join` returns) just before it tells the
+        // supervisor, so the supervisor lets go of the last one a moment after it ended.
+        eventually("the supervisor let go of every child", || {
+            format!("{sup:?}").contains("children: 0")
+        })
+        .await;
         let dbg = format!("{sup:?}");
         sup.stop();
         sup.join().await;
