@@ -1004,7 +1004,8 @@ fn a_restart_loop_does_not_starve_the_runtime() {
                 .await
                 .unwrap();
             a.tell(Panic).await.unwrap();
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            // Waits while yielding (a spinning restart loop never lets this resume).
+            eventually("a restart", || starts.load(Ordering::SeqCst) > 1).await;
             sup.stop();
             sup.join().await;
             assert!(starts.load(Ordering::SeqCst) > 1);
@@ -1029,7 +1030,9 @@ fn a_restart_loop_on_multi_thread_is_ended_by_supervisor_stop() {
             .await
             .unwrap();
         a.tell(Panic).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The first restart (which fails `on_start`) must have happened before the stop,
+        // else `a` ends with the panic instead.
+        eventually("a restart", || starts.load(Ordering::SeqCst) > 1).await;
         sup.stop();
         sup.join().await;
         let r = a.join().await;
