@@ -2481,6 +2481,8 @@ fn a_monitor_made_in_on_start_is_not_duplicated_by_restarts() {
         let _ = w.ask(Panic).await;
         target.stop();
         target.join().await;
+        eventually("the Down", || downs.load(Ordering::SeqCst) >= 1).await;
+        // Not a synchronisation: gives duplicate Downs (the bug) the time to arrive.
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(downs.load(Ordering::SeqCst), 1, "one end, one Down");
         sup.stop();
