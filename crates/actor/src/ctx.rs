@@ -200,8 +200,10 @@ impl<A: Actor> Ctx<A> {
     /// }
     /// let alarm = spawn(Alarm { rang: false }).await.unwrap();
     /// alarm.tell(Arm).await.unwrap();
-    /// tokio::time::sleep(Duration::from_millis(100)).await;
-    /// assert!(alarm.ask(Rang).await.unwrap());
+    /// // It rings about 10 ms later (a loaded machine may take longer).
+    /// while !alarm.ask(Rang).await.unwrap() {
+    ///     tokio::time::sleep(Duration::from_millis(5)).await;
+    /// }
     /// # });
     /// ```
     pub fn send_after<M>(&mut self, delay: Duration, msg: M) -> TimerHandle

@@ -287,14 +287,18 @@ fn a_dropped_runtime_ends_the_actor_and_answers_every_ask() {
         let release = rt.block_on(hold(&counter));
         counter.blocking_tell(Add(1)).unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
-        let c = counter.clone();
+        // `ask` enqueues at the call: the ask is queued before the runtime goes (a
+        // `blocking_ask` on another thread might only arrive after, and be refused).
+        let pending = counter.ask(Get);
         let asker = std::thread::spawn(move || {
-            let ask = c.blocking_ask(Get);
+            let waiter = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let ask = waiter.block_on(pending);
             tx.send(()).unwrap();
             ask
         });
-        // Let the ask enqueue, then shut the runtime down under the held handler.
-        std::thread::sleep(Duration::from_millis(50));
+        // Shut the runtime down under the held handler.
         drop(rt);
         drop(release);
         rx.recv_timeout(Duration::from_secs(10))

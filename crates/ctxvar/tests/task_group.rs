@@ -176,11 +176,13 @@ fn dropping_the_group_cancels_what_still_runs_and_leaks_no_task() {
         let _guard = rt.enter();
         let mut group = TaskGroup::<u8>::new().unwrap();
         for i in 0..50 {
-            let signal = DropSignal(i, tx.clone());
-            let alive = Arc::clone(&alive);
+            // One value, so that the future (started or not) drops it as a whole: a tuple
+            // drops its fields in order, the `Arc` before the signal. (With the signal
+            // first, the last one could close the channel while its `Arc` was still held.)
+            let keep = (Arc::clone(&alive), DropSignal(i, tx.clone()));
             group
                 .spawn_infallible(async move {
-                    let _keep = (signal, alive);
+                    let _keep = keep;
                     pending::<u8>().await
                 })
                 .unwrap();
@@ -188,7 +190,8 @@ fn dropping_the_group_cancels_what_still_runs_and_leaks_no_task() {
         drop(group);
     }
     drop(tx);
-    // Every task's future is dropped (the channel closes once all 50 senders are gone).
+    // Every task's future is dropped (the channel closes once all 50 senders are gone,
+    // each after its task's `Arc`).
     let mut dropped: Vec<usize> = Vec::new();
     while let Ok(i) = rx.recv_timeout(Duration::from_secs(30)) {
         dropped.push(i);

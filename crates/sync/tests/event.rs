@@ -4,6 +4,7 @@
 // Under loom only the in-crate models build.
 #![cfg(not(contexture_loom))]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -61,19 +62,26 @@ fn set_wakes_every_waiter() {
 /// return `true` although the flag is clear by the time they run. Whether a thread is
 /// parked cannot be observed from outside, so the sleep only gives them ample time to get
 /// there (under Miri the clock is virtual and a sleep while the others are parked costs
-/// nothing); the loom model `loom_event_set_clear_wait` checks the race exhaustively, with
-/// the waiter known to be parked.
+/// nothing). A waiter that a loaded machine only lets reach its `wait` after the `clear`
+/// rightly waits on: it is released by a second `set`, and that round is inconclusive
+/// instead of failing. A parked waiter that the `set` does not bring back (the bug) makes
+/// every round inconclusive, which fails. The loom model `loom_event_set_clear_wait`
+/// checks the race exhaustively, with the waiter known to be parked.
 #[test]
 fn woken_by_set_returns_true_even_if_cleared() {
+    let mut conclusive = 0;
     for _ in 0..if cfg!(miri) { 2 } else { 5 } {
         let event = Event::new();
         let ready = Barrier::new(4);
+        let returned = AtomicUsize::new(0);
         thread::scope(|s| {
             let waiters: Vec<_> = (0..3)
                 .map(|_| {
                     s.spawn(|| {
                         ready.wait();
-                        event.wait_timeout(Duration::from_secs(60))
+                        let woken = event.wait_timeout(Duration::from_secs(60));
+                        returned.fetch_add(1, Ordering::SeqCst);
+                        woken
                     })
                 })
                 .collect();
@@ -81,12 +89,27 @@ fn woken_by_set_returns_true_even_if_cleared() {
             thread::sleep(Duration::from_millis(if cfg!(miri) { 2_000 } else { 100 }));
             event.set();
             event.clear();
-            for w in waiters {
-                assert!(w.join().unwrap());
+            // Every waiter the `set` woke comes back; give them (not the clock) the time.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while returned.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(1));
+            }
+            let all_back = returned.load(Ordering::SeqCst) == 3;
+            if !all_back {
+                event.set(); // releases a waiter that arrived after the `clear`
+            }
+            let woken: Vec<bool> = waiters.into_iter().map(|w| w.join().unwrap()).collect();
+            assert_eq!(woken, [true; 3]);
+            if all_back {
+                assert!(!event.is_set());
+                conclusive += 1;
             }
         });
-        assert!(!event.is_set());
     }
+    assert!(
+        conclusive > 0,
+        "in no round did the waiters woken by set() come back after the clear()"
+    );
 }
 
 /// Many set/clear/wait cycles between two threads (a ping-pong on two events).

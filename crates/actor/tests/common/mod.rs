@@ -30,11 +30,13 @@ pub fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'stat
             worker.join().unwrap();
             value
         }
-        Err(_) => {
-            if worker.is_finished() {
-                // The closure panicked: show its panic.
-                worker.join().unwrap();
-            }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            // The closure panicked (it dropped the sender unwinding): show its panic. Not
+            // `is_finished`, which may still be false while the thread unwinds.
+            worker.join().unwrap();
+            unreachable!("the closure neither returned nor panicked")
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
             panic!("did not finish within {secs} s (hang)")
         }
     }

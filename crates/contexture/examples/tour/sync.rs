@@ -435,6 +435,11 @@ pub(crate) fn service_manager() {
             thread::sleep(Duration::from_millis(20)); // the seed's 2 s
             manager.mark_ready();
             thread::sleep(Duration::from_millis(30)); // the seed's 3 s
+                                                      // The seed trusts its 3 s; a loaded machine may not have run the worker yet:
+                                                      // the shutdown waits for its first round, so the check below always holds.
+            while rounds.load(Ordering::Relaxed) == 0 {
+                thread::sleep(Duration::from_millis(1));
+            }
             manager.request_shutdown();
         });
     });
