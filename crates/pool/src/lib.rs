@@ -147,6 +147,7 @@ mod idle;
 mod loom;
 mod map;
 mod pool;
+mod slot;
 mod task;
 mod wait;
 
