@@ -31,8 +31,9 @@ pub(crate) trait Runnable: Send + Sync {
     fn run(&self, finishing: &dyn Fn(), propagate: bool) -> Option<Waker>;
     /// Wakes what `run` returned (a panic in it is reported on the handle).
     fn wake(&self, waker: Option<Waker>);
-    /// Ends a job that has not started with `error` (shutdown, broken pool).
-    fn fail(&self, error: TaskError);
+    /// Ends a job that has not started with `error` (shutdown, broken pool); `true` if this
+    /// call did.
+    fn fail(&self, error: TaskError) -> bool;
 }
 
 impl<F, T> Runnable for Counted<Job<F, T>>
@@ -48,8 +49,8 @@ where
         self.task().wake(waker);
     }
 
-    fn fail(&self, error: TaskError) {
-        self.job().cancel_with(error);
+    fn fail(&self, error: TaskError) -> bool {
+        self.job().cancel_with(error)
     }
 }
 
@@ -746,7 +747,7 @@ fn send_stops(shared: &Shared, state: &mut PoolState) {
 /// Ends jobs that never started with their error. Call without the pool lock held.
 fn fail_all(jobs: Vec<(JobRef<dyn Runnable>, TaskError)>) {
     for (job, error) in jobs {
-        job.fail(error);
+        let _ = job.fail(error);
     }
 }
 
