@@ -15,18 +15,21 @@
 //!
 //! Jobs whose allocation (a [`Header`] and the job) fits one of [`CLASSES`] (64, 128 or
 //! 256 bytes, alignment at most 16) take a slot of that size class: popped from the
-//! cache's free list, or freshly allocated with the class's layout. When the last
-//! reference goes, the job is dropped and its slot pushed back, unless the cache already
-//! holds its bound of bytes (then the slot goes back to the allocator). Bigger or
-//! over-aligned jobs use the global allocator with their own layout and never touch the
-//! cache. The free list is intrusive (a free slot holds the pointer to the next one), under
-//! a mutex that also counts the slots handed out (`live`).
+//! class's free list, or else carved from the cache's current chunk of that class (chunks
+//! of 4 KiB, doubling up to 256 KiB: one `malloc` for many jobs, which is what a batch in
+//! a fresh process pays for). When the last reference goes, the job is dropped and its
+//! slot pushed on the free list. The chunks are bounded: once they total [`CACHE_BYTES`]
+//! (8 MiB, 131,072 slots of 64 bytes), jobs that find no free slot use the global
+//! allocator, as do bigger or over-aligned jobs. The free lists are intrusive (a free slot
+//! holds the pointer to the next one), under a mutex that also counts the slots handed out
+//! (`live`).
 //!
 //! The pool owns the cache through a [`CacheOwner`]; dropping it (when the pool's shared
-//! state goes, after its workers are joined) closes the cache: its free slots go back to
-//! the allocator, and slots returned later too. Handles may outlive the pool, so the cache
-//! itself is freed by whoever leaves it closed with no slot handed out: the owner, or the
-//! last job returning its slot.
+//! state goes, after its workers are joined) closes the cache. Handles may outlive the
+//! pool, so the chunks and the cache itself are freed by whoever leaves it closed with no
+//! slot handed out: the owner, or the last job returning its slot. A pool's job memory is
+//! thus at most 8 MiB beyond what the global allocator holds, and all of it goes back when
+//! the pool is dropped (or, if some of its handles live on, when the last of them goes).
 
 use std::alloc::{self, Layout};
 use std::ptr::{self, NonNull};
@@ -39,8 +42,12 @@ pub(crate) const CLASSES: [usize; 3] = [64, 128, 256];
 /// The alignment of every cached slot: jobs that need more use the global allocator.
 const SLOT_ALIGN: usize = 16;
 
-/// The most bytes of free slots a pool keeps (8 MiB: 131,072 slots of 64 bytes).
+/// The most bytes of chunks a pool's cache allocates (8 MiB: 131,072 slots of 64 bytes).
 pub(crate) const CACHE_BYTES: usize = 8 << 20;
+
+/// The first chunk's size; each next one is twice the last, up to [`MAX_CHUNK`].
+const FIRST_CHUNK: usize = 4 << 10;
+const MAX_CHUNK: usize = 256 << 10;
 
 /// The size class of a job allocation with `layout`, if it is cached.
 fn class_of(layout: Layout) -> Option<usize> {
@@ -50,10 +57,10 @@ fn class_of(layout: Layout) -> Option<usize> {
     CLASSES.iter().position(|&size| layout.size() <= size)
 }
 
-/// The layout every slot of `class` is allocated (and freed) with.
-fn slot_layout(class: usize) -> Layout {
-    // `CLASSES` are non-zero multiples of `SLOT_ALIGN`, a power of two: always valid.
-    Layout::from_size_align(CLASSES[class], SLOT_ALIGN).expect("a valid slot layout")
+/// The layout of a chunk of `bytes`.
+fn chunk_layout(bytes: usize) -> Layout {
+    // A non-zero multiple of `SLOT_ALIGN`, a power of two, far below `isize::MAX`.
+    Layout::from_size_align(bytes, SLOT_ALIGN).expect("a valid chunk layout")
 }
 
 /// What the cache's mutex guards.
@@ -61,14 +68,36 @@ struct Free {
     /// Per class, the first free slot (each free slot holds the pointer to the next one in
     /// its first word); null when empty.
     heads: [*mut u8; CLASSES.len()],
-    /// Bytes held in the free lists, at most `bound`.
+    /// Per class, the part of its current chunk not carved yet: `[next, end)`.
+    carve: [(*mut u8, *mut u8); CLASSES.len()],
+    /// Every chunk allocated, with its size: freed together once the cache is closed and
+    /// no slot is handed out.
+    chunks: Vec<(NonNull<u8>, usize)>,
+    /// Bytes of `chunks`, at most `bound`.
     bytes: usize,
     bound: usize,
-    /// Slots handed out and not returned yet (cached classes only).
+    /// Slots handed out and not returned yet.
     live: usize,
-    /// The owner is gone: returned slots go back to the allocator, and the one that leaves
-    /// `live` at zero frees the cache.
+    /// The owner is gone: the one that leaves `live` at zero frees the chunks and the cache.
     closed: bool,
+}
+
+// SAFETY: the raw pointers in `Free` are chunks and free slots that nobody else
+// references: they are only read and written under the mutex, by whichever thread holds it.
+unsafe impl Send for Free {}
+
+impl Free {
+    /// Frees every chunk (the caller makes sure no slot is handed out).
+    fn free_chunks(&mut self) {
+        self.heads = [ptr::null_mut(); CLASSES.len()];
+        self.carve = [(ptr::null_mut(), ptr::null_mut()); CLASSES.len()];
+        self.bytes = 0;
+        for (chunk, bytes) in self.chunks.drain(..) {
+            // SAFETY: allocated by `SlotCache::take` with this layout; no slot in it is
+            // handed out, and the lists that pointed into it were cleared above.
+            unsafe { alloc::dealloc(chunk.as_ptr(), chunk_layout(bytes)) };
+        }
+    }
 }
 
 /// A pool's free lists of job slots. Only ever reached through a raw pointer: made by
@@ -77,47 +106,49 @@ pub(crate) struct SlotCache {
     free: Mutex<Free>,
 }
 
-// SAFETY: the raw pointers in `Free` are free slots that nobody else references: they are
-// only read and written under the mutex, by whichever thread holds it.
-unsafe impl Send for Free {}
-
 impl SlotCache {
     fn lock(&self) -> crate::loom::MutexGuard<'_, Free> {
-        // No user code runs under this lock, and nothing under it panics (the list
-        // operations are pointer reads and writes), so a poisoned lock is consistent.
+        // No user code runs under this lock, and nothing under it panics but an allocation
+        // failure of `chunks` (after which the lists are still consistent).
         self.free
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// A slot of `class`: a free one, or a fresh allocation. Counted live either way.
-    fn take(&self, class: usize) -> NonNull<u8> {
-        let popped = {
-            let mut free = self.lock();
-            let head = free.heads[class];
-            if !head.is_null() {
-                // SAFETY: a free slot on the list: allocated with `slot_layout(class)`
-                // (at least 64 bytes, aligned 16), referenced by nobody else, and its
-                // first word, written by `give_back`, points to the next free slot.
-                free.heads[class] = unsafe { head.cast::<*mut u8>().read() };
-                free.bytes -= CLASSES[class];
+    /// A slot of `class`, counted live: a free one, or one carved from a chunk; `None`
+    /// when the chunks have reached their bound and none is free.
+    fn take(&self, class: usize) -> Option<NonNull<u8>> {
+        let size = CLASSES[class];
+        let mut free = self.lock();
+        let head = free.heads[class];
+        let slot = if head.is_null() {
+            let (next, end) = free.carve[class];
+            if next == end {
+                let bytes = (FIRST_CHUNK << free.chunks.len().min(16)).min(MAX_CHUNK);
+                if free.bytes + bytes > free.bound {
+                    return None;
+                }
+                // SAFETY: the layout has a non-zero size.
+                let chunk = NonNull::new(unsafe { alloc::alloc(chunk_layout(bytes)) })?;
+                free.chunks.push((chunk, bytes));
+                free.bytes += bytes;
+                // SAFETY: `bytes` is the chunk's size: one past its end.
+                free.carve[class] = (chunk.as_ptr(), unsafe { chunk.as_ptr().add(bytes) });
             }
-            free.live += 1;
+            let (next, end) = free.carve[class];
+            // SAFETY: `[next, end)` is the uncarved part of a chunk, a multiple of `size`
+            // long (chunks are multiples of 4 KiB, classes divide 4 KiB), and not empty.
+            free.carve[class] = (unsafe { next.add(size) }, end);
+            next
+        } else {
+            // SAFETY: a free slot on the list: `size` bytes aligned 16 inside a chunk,
+            // referenced by nobody else; its first word, written by `give_back`, points to
+            // the next free slot.
+            free.heads[class] = unsafe { head.cast::<*mut u8>().read() };
             head
         };
-        if let Some(slot) = NonNull::new(popped) {
-            return slot;
-        }
-        let layout = slot_layout(class);
-        // SAFETY: the layout has a non-zero size.
-        match NonNull::new(unsafe { alloc::alloc(layout) }) {
-            Some(slot) => slot,
-            None => {
-                // Not handed out after all (the error handler may unwind).
-                self.lock().live -= 1;
-                alloc::handle_alloc_error(layout)
-            }
-        }
+        free.live += 1;
+        NonNull::new(slot)
     }
 
     /// Returns a slot of `class` that [`take`](SlotCache::take) handed out.
@@ -127,36 +158,33 @@ impl SlotCache {
     /// `this` is a cache that handed `slot` out for `class`, and the slot is referenced by
     /// nobody any more. `this` may be freed by this call: the caller does not use it again.
     unsafe fn give_back(this: NonNull<SlotCache>, slot: NonNull<u8>, class: usize) {
-        let (kept, last) = {
+        let last = {
             // SAFETY: the cache lives while a slot it handed out is live (`live > 0`),
             // which `slot` is until the count below.
             let mut free = unsafe { this.as_ref() }.lock();
             free.live -= 1;
-            let kept = !free.closed && free.bytes + CLASSES[class] <= free.bound;
-            if kept {
-                // SAFETY: the slot is at least a word and aligned for a pointer, and
-                // nobody else references it.
-                unsafe { slot.as_ptr().cast::<*mut u8>().write(free.heads[class]) };
-                free.heads[class] = slot.as_ptr();
-                free.bytes += CLASSES[class];
+            // SAFETY: the slot is at least a word and aligned for a pointer, and nobody
+            // else references it.
+            unsafe { slot.as_ptr().cast::<*mut u8>().write(free.heads[class]) };
+            free.heads[class] = slot.as_ptr();
+            let last = free.closed && free.live == 0;
+            if last {
+                free.free_chunks();
             }
-            (kept, free.closed && free.live == 0)
+            last
         };
-        if !kept {
-            // SAFETY: allocated with this layout by `take`; nobody references it.
-            unsafe { alloc::dealloc(slot.as_ptr(), slot_layout(class)) };
-        }
         if last {
             // SAFETY: closed with nothing handed out: nobody can reach the cache any more
-            // (the owner is gone, every job's slot is back); it came from `Box::into_raw`.
+            // (the owner is gone, every job's slot is back); it came from `Box::leak`.
             drop(unsafe { Box::from_raw(this.as_ptr()) });
         }
     }
 
-    /// Bytes held in the free lists, for the tests.
+    /// Bytes of chunks allocated, and slots handed out, for the tests.
     #[cfg(all(test, not(contexture_loom)))]
-    fn cached_bytes(&self) -> usize {
-        self.lock().bytes
+    fn usage(&self) -> (usize, usize) {
+        let free = self.lock();
+        (free.bytes, free.live)
     }
 }
 
@@ -170,16 +198,18 @@ unsafe impl Send for CacheOwner {}
 unsafe impl Sync for CacheOwner {}
 
 impl CacheOwner {
-    /// An empty cache that keeps at most [`CACHE_BYTES`] of free slots.
+    /// An empty cache whose chunks total at most [`CACHE_BYTES`].
     pub(crate) fn new() -> CacheOwner {
         CacheOwner::with_bound(CACHE_BYTES)
     }
 
-    /// An empty cache that keeps at most `bound` bytes of free slots.
+    /// An empty cache whose chunks total at most `bound` bytes.
     pub(crate) fn with_bound(bound: usize) -> CacheOwner {
         let cache = Box::new(SlotCache {
             free: Mutex::new(Free {
                 heads: [ptr::null_mut(); CLASSES.len()],
+                carve: [(ptr::null_mut(), ptr::null_mut()); CLASSES.len()],
+                chunks: Vec::new(),
                 bytes: 0,
                 bound,
                 live: 0,
@@ -194,34 +224,24 @@ impl CacheOwner {
         unsafe { self.0.as_ref() }
     }
 
-    /// Bytes held in the free lists, for the tests.
+    /// Bytes of chunks allocated, and slots handed out, for the tests.
     #[cfg(all(test, not(contexture_loom)))]
-    pub(crate) fn cached_bytes(&self) -> usize {
-        self.cache().cached_bytes()
+    pub(crate) fn usage(&self) -> (usize, usize) {
+        self.cache().usage()
     }
 }
 
 impl Drop for CacheOwner {
     fn drop(&mut self) {
-        let (heads, last) = {
+        let last = {
             let mut free = self.cache().lock();
             free.closed = true;
-            free.bytes = 0;
-            let heads = std::mem::replace(&mut free.heads, [ptr::null_mut(); CLASSES.len()]);
-            (heads, free.live == 0)
-        };
-        for (class, mut slot) in heads.into_iter().enumerate() {
-            while !slot.is_null() {
-                // SAFETY: taken off the free list above, so nobody else references these
-                // slots; each holds the next one in its first word and was allocated with
-                // `slot_layout(class)`.
-                unsafe {
-                    let next = slot.cast::<*mut u8>().read();
-                    alloc::dealloc(slot, slot_layout(class));
-                    slot = next;
-                }
+            let last = free.live == 0;
+            if last {
+                free.free_chunks();
             }
-        }
+            last
+        };
         if last {
             // SAFETY: closed with no slot handed out: no job can reach the cache, and the
             // owner is going; it came from `Box::leak` in `with_bound`.
@@ -234,7 +254,8 @@ impl Drop for CacheOwner {
 struct Header {
     /// References to the job: its handle's and the queue's (the job starts with both).
     refs: AtomicUsize,
-    /// The cache the slot goes back to; `None` when the job has its own allocation.
+    /// The cache the slot goes back to; `None` when the job has its own allocation (with
+    /// its own layout).
     cache: Option<NonNull<SlotCache>>,
 }
 
@@ -259,12 +280,14 @@ impl<J> Counted<J> {
     }
 }
 
-/// Moves `job` into a slot of `cache` (or its own allocation) with two references, which
+/// Moves `job` into a slot of `cache` (or its own allocation when it does not fit one, or
+/// the cache is at its bound) with two references, which
 /// the caller turns into two [`JobRef`]s with [`JobRef::from_raw`].
 pub(crate) fn alloc<J>(job: J, cache: &CacheOwner) -> NonNull<Counted<J>> {
     let layout = Layout::new::<Counted<J>>();
-    let (memory, cache) = match class_of(layout) {
-        Some(class) => (cache.cache().take(class), Some(cache.0)),
+    let slot = class_of(layout).and_then(|class| cache.cache().take(class));
+    let (memory, cache) = match slot {
+        Some(slot) => (slot, Some(cache.0)),
         None => {
             // SAFETY: the layout has a non-zero size (the header).
             let memory = unsafe { alloc::alloc(layout) };
@@ -372,7 +395,8 @@ unsafe fn release<D: ?Sized>(ptr: NonNull<D>) {
         fn drop(&mut self) {
             match (self.cache, class_of(self.layout)) {
                 // SAFETY: the slot came from this cache for this class (`alloc` picks the
-                // class from the same layout) and the job in it has been dropped.
+                // class from the same layout, and took a slot since `cache` is set) and the
+                // job in it has been dropped.
                 (Some(cache), Some(class)) => unsafe {
                     SlotCache::give_back(cache, self.memory, class)
                 },
@@ -396,7 +420,7 @@ unsafe fn release<D: ?Sized>(ptr: NonNull<D>) {
 
 #[cfg(all(test, not(contexture_loom)))]
 mod tests {
-    use super::{alloc, CacheOwner, Counted, JobRef, CLASSES};
+    use super::{alloc, CacheOwner, Counted, JobRef, CLASSES, FIRST_CHUNK};
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
@@ -434,16 +458,33 @@ mod tests {
         };
         let (a, b) = pair(probe(), &cache);
         let first = a.addr();
+        assert_eq!(cache.usage(), (FIRST_CHUNK, 1), "one chunk, one slot out");
         drop(a);
         assert_eq!(drops.load(Ordering::Relaxed), 0, "one reference left");
         drop(b);
         assert_eq!(drops.load(Ordering::Relaxed), 1);
-        assert_eq!(cache.cached_bytes(), CLASSES[0]);
+        assert_eq!(cache.usage(), (FIRST_CHUNK, 0));
         let (c, d) = pair(probe(), &cache);
         assert_eq!(c.addr(), first, "the free slot is taken again");
-        assert_eq!(cache.cached_bytes(), 0);
         drop((c, d));
         assert_eq!(drops.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn slots_are_carved_from_chunks_that_grow() {
+        let cache = CacheOwner::new();
+        let per_chunk = FIRST_CHUNK / CLASSES[0];
+        let jobs: Vec<_> = (0..per_chunk as u64 + 1).map(|n| pair(n, &cache)).collect();
+        assert_eq!(
+            cache.usage(),
+            (3 * FIRST_CHUNK, per_chunk + 1),
+            "4 KiB, then 8 KiB"
+        );
+        let (a, b) = &jobs[1];
+        assert_eq!(a.addr() as usize - jobs[0].0.addr() as usize, CLASSES[0]);
+        assert_eq!(*b.job(), 1);
+        drop(jobs);
+        assert_eq!(cache.usage(), (3 * FIRST_CHUNK, 0));
     }
 
     #[test]
@@ -455,29 +496,31 @@ mod tests {
         let (a, b) = pair(Aligned(1), &cache);
         assert_eq!(a.addr() as usize % 64, 0);
         drop((a, b));
-        assert_eq!(cache.cached_bytes(), 0);
+        assert_eq!(cache.usage(), (0, 0));
     }
 
     #[test]
-    fn the_free_list_keeps_at_most_its_bound() {
-        let cache = CacheOwner::with_bound(3 * CLASSES[0]);
-        let jobs: Vec<_> = (0..10u64).map(|n| pair(n, &cache)).collect();
+    fn past_the_bound_jobs_use_the_global_allocator() {
+        let cache = CacheOwner::with_bound(FIRST_CHUNK);
+        let per_chunk = FIRST_CHUNK / CLASSES[0];
+        let jobs: Vec<_> = (0..per_chunk as u64 + 5).map(|n| pair(n, &cache)).collect();
+        assert_eq!(cache.usage(), (FIRST_CHUNK, per_chunk));
+        for (n, (a, _)) in jobs.iter().enumerate() {
+            assert_eq!(*a.job(), n as u64);
+        }
         drop(jobs);
-        assert_eq!(cache.cached_bytes(), 3 * CLASSES[0]);
-        let again: Vec<_> = (0..10u64).map(|n| pair(n, &cache)).collect();
-        assert_eq!(cache.cached_bytes(), 0);
-        drop(again);
+        assert_eq!(cache.usage(), (FIRST_CHUNK, 0));
     }
 
     #[test]
     fn jobs_may_outlive_the_owner() {
         let cache = CacheOwner::new();
         let (a, b) = pair(5u64, &cache);
-        drop(pair(6u64, &cache)); // one free slot, freed by the owner's drop
+        drop(pair(6u64, &cache));
         drop(cache);
         assert_eq!(*a.job(), 5);
         drop(a);
-        drop(b); // the last slot: frees the cache too (Miri reports a leak otherwise)
+        drop(b); // the last slot: frees the chunks and the cache (Miri reports a leak else)
     }
 
     #[test]
@@ -495,7 +538,7 @@ mod tests {
         drop(a);
         assert!(catch_unwind(AssertUnwindSafe(move || drop(b))).is_err());
         assert_eq!(drops.load(Ordering::Relaxed), 1);
-        assert_eq!(cache.cached_bytes(), CLASSES[0], "the slot came back");
+        assert_eq!(cache.usage(), (FIRST_CHUNK, 0), "the slot came back");
     }
 
     #[test]
@@ -508,7 +551,11 @@ mod tests {
                 s.spawn(move || drop(left));
                 s.spawn(move || drop(right));
             });
-            assert_eq!(cache.cached_bytes(), 64 * CLASSES[0]);
+            assert_eq!(
+                cache.usage(),
+                (FIRST_CHUNK, 0),
+                "64 slots of 64 bytes: one chunk"
+            );
         }
     }
 }
