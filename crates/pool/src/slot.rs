@@ -558,4 +558,17 @@ mod tests {
             );
         }
     }
+
+    /// Through a real pool: handles kept past the pool's drop still give their results,
+    /// and the last one frees the cache (Miri reports a leak or a use after free else).
+    #[test]
+    fn handles_may_outlive_their_pool() {
+        let pool = crate::ThreadPool::builder().max_workers(2).build().unwrap();
+        let handles: Vec<_> = (0..10u64)
+            .map(|n| pool.submit(move || n * 2).unwrap())
+            .collect();
+        drop(pool);
+        let sum: u64 = handles.into_iter().map(|h| h.result().unwrap()).sum();
+        assert_eq!(sum, 90);
+    }
 }
