@@ -4,7 +4,7 @@
 //! idle-worker count's take-back before user code; and job memory (`crate::slot`): the
 //! job's reference count and its cache, released on several threads. Run by `cargo xtask test-all`:
 //! `RUSTFLAGS="--cfg contexture_loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p contexture-pool --release --lib loom`.
-//! Run time on the 2-core machine: 0.10 s for all eleven models together (after the build).
+//! Run time on the 2-core machine: 0.5 s for all eleven models together (after the build).
 //! Mutation check (reverted): an ender that publishes `DONE` with its compare-and-swap even
 //! when `SLOW` is set (so it skips the slow lock) was reported by loom as a deadlock (a
 //! parked waiter, a pending callback or a waker never served) in three of the five models.
