@@ -54,7 +54,10 @@
 //! A panicking job is caught (`catch_unwind`) and becomes [`TaskError::Panicked`]; the
 //! worker goes on. No user code (jobs, callbacks) runs under the pool lock.
 //!
-//! A job and the state its [`Handle`] watches are one allocation. That state is an atomic
+//! A job and the state its [`Handle`] watches are one allocation: a slot of the pool's job
+//! cache (size classes of 64, 128 and 256 bytes carved from chunks, recycled through a free
+//! list; at most 8 MiB a pool, freed once the pool and its last handle are gone; bigger
+//! jobs use the global allocator), counted by the handle and the queue. That state is an atomic
 //! phase word (pending, running, ending, done, taken) and the outcome, written once by
 //! whoever owns the job (the worker that started it or the thread that cancelled it) and
 //! published by the phase word; a lock, allocated on first use, serves only the slow
@@ -84,54 +87,57 @@
 //!
 //! | operation | contexture | anchors | target |
 //! |---|---:|---|---|
-//! | submit + result, tiny jobs (paired medians, 1,400+ rounds) | 151 ns (155 ns without context propagation) | threadpool+channel 161 ns, rayon spawn+channel 267 ns, tokio `spawn_blocking` 610 ns | ≤ 1.0× the best: **met, 0.94×** (0.92–0.94× over three runs) |
-//! | the same, criterion means | 177 ns | threadpool+channel 190 ns, rayon 280 ns, tokio 518 ns | 0.93× |
-//! | `map` in order, per item | 321 ns | rayon `par_iter` (ceiling) 2.4 ns, threadpool+channel 442 ns | report: 0.73× threadpool, 134× the ceiling |
-//! | submit + result vs Python | 151–177 ns | CPython `ThreadPoolExecutor` 13.0 µs | ≥ 20× faster: met (74–86×) |
+//! | submit + result, tiny jobs (paired medians, 428 rounds; 2026-12-03 16:09, load 17–19) | 439 ns (392 ns without context propagation) | threadpool+channel 475 ns, rayon spawn+channel 725 ns, tokio `spawn_blocking` 1,694 ns | ≤ 1.0× the best: **met, 1.00×** the best anchor of each round, 0.93× threadpool (a run at 16:01: 1.02×, 0.97×) |
+//! | the same, criterion means (same run) | 516 ns | threadpool+channel 453 ns, rayon 1,078 ns, tokio 2,174 ns | 1.14×: criterion's means come from minutes apart on a machine at load 18; the paired row is the one to trust |
+//! | `map` in order, per item (an earlier, quiet run) | 321 ns | rayon `par_iter` (ceiling) 2.4 ns, threadpool+channel 442 ns | report: 0.73× threadpool, 134× the ceiling |
+//! | submit + result vs Python (an earlier, quiet run) | 151–177 ns | CPython `ThreadPoolExecutor` 13.0 µs | ≥ 20× faster: met (74–86×) |
 //!
 //! What it took (from 540 ns): an atomic phase word instead of a task mutex (the lock only
 //! on the slow path, its state allocated when first needed), the context as a one-pointer
 //! [`Snapshot`](contexture_ctxvar::Snapshot), no idle bookkeeping once every worker runs (a
-//! cache line every job wrote from every thread), and a submit that skips the pool lock. On
-//! this machine the rest is mostly memory: glibc's arena lock and fresh heap pages for the
-//! 96-byte jobs that a batch keeps alive until their results are taken.
+//! cache line every job wrote from every thread), a submit that skips the pool lock, and
+//! job memory of the pool's own: each job lives in a slot of a per-pool cache (size classes
+//! of 64, 128 and 256 bytes carved from chunks, a free list under a mutex, at most 8 MiB a
+//! pool, all freed when the pool and its last handle are gone) behind its own reference
+//! count instead of an `Arc` from the global allocator.
 //!
 //! Issue #15's regime, **each pool in a fresh process** (`cargo bench -p contexture-bench
 //! --bench pool -- "pool fresh"`: the bench binary re-runs itself once per contender per
 //! round, the order rotating and flipping every round; each process builds its pool and
 //! runs 3 batches of 100,000 tiny jobs, submit all keeping the handles, then every result
-//! summed; the anchors send each result on one shared channel). Measured on 2026-12-03 with
-//! the machine's load average at 14–18 (other sessions on the two cores): every process got
-//! about a quarter of a core, so wall times are 3–6× the quiet ones and mostly measure how a
-//! pool fares when starved; CPU time (`perf stat` task-clock, 6 rounds) is the steadier
-//! column:
+//! summed; the anchors send each result on one shared channel; ns per job is the median of
+//! a process's batches, the ratio the median over rounds of ours ÷ the best anchor of the
+//! same round). Measured 2026-12-03 16:12 with the machine's load average at 19–24 (other
+//! sessions on the two cores), 40 rounds:
 //!
-//! | contender | wall ns/job (10 rounds) | CPU ms / process | minor faults / process | ratio to the best anchor (wall) | target |
-//! |---|---:|---:|---:|---|---|
-//! | contexture, empty context | 1,337 | 115 (101 later) | 4,541–4,782 | 2.72× | ≤ 1.0×: **missed** (CPU 1.28–1.44× threadpool's) |
-//! | contexture, a request id set | 1,496 | 118 | 4,196–4,336 | 2.38× | ≤ 1.1× the empty case: met (1.02× wall, 1.02× CPU) |
-//! | contexture, no context propagation | 1,270 | 113 | 3,535–5,231 | 2.23× | — |
-//! | threadpool + mpsc | 686 | 80 | 1,592–1,755 | best | anchor |
-//! | rayon spawn + crossbeam-channel | 1,381 | 105 | 1,923–2,416 | — | anchor |
+//! | contender | wall ns/job | 1st batch | user CPU ms / process | minor faults / process | ratio to the best anchor (wall) | target |
+//! |---|---:|---:|---:|---:|---|---|
+//! | contexture, empty context | 673 | 802 | 60 | 2,816 | 0.93× (14 of 40 rounds > 1) | ≤ 1.0×: **met** in this run (three of the five runs below) |
+//! | contexture, a request id set | 793 | 902 | 60 | 2,799 | 1.07× (25 of 40 rounds > 1) | ≤ 1.1× the empty case: **missed, 1.16×** |
+//! | contexture, no context propagation | 706 | 761 | 60 | 2,812 | 0.97× | — |
+//! | threadpool + mpsc | 775 | 766 | 70 | 1,715 | best | anchor |
+//! | rayon spawn + crossbeam-channel | 991 | 1,053 | 90 | 1,879 | — | anchor |
 //!
-//! The same day and load, all pools in one process (`submit_and_wait`, 395 paired rounds):
-//! contexture 1,024 ns, without context 856 ns, threadpool 886 ns, rayon 997 ns per job:
-//! 1.27× the best anchor (1.11× without context), where the quiet run above gave 0.94×.
+//! The ratio moves with the machine's load: five runs in 16:00–16:13 gave 0.86×, 1.63×
+//! (while a Miri run took part of a core), 0.92×, 1.01× and the 0.93× above for the empty
+//! context, and 1.05–1.19× for a request id set over the empty one. Per job under callgrind
+//! (2 batches of 20,000 more, so start-up cancels out): 952 instructions, 964 with a request
+//! id set, 826 without context (before the slot cache: 1,241); over a whole process of 4
+//! batches, 960 against threadpool's 778. The request id's extra time is not instructions (+12) but one cache
+//! line: the captured context's reference count, incremented by the submitter and
+//! decremented by whichever worker ends the job; that count lives in
+//! `contexture-ctxvar`'s `Snapshot`, which a job consumes when it runs.
 //!
-//! Why the faults: a batch keeps all its jobs alive until their results are taken (100,000
-//! jobs of 96 bytes each, plus the queue's blocks and the caller's 1.6 MB of handles), then
-//! frees them all at once; glibc coalesces them into the top of the heap and, past its trim
-//! threshold, gives the pages back to the kernel (`strace`: a `brk` shrink of 1,100–3,100
-//! pages after every batch), so the next batch faults them in again. threadpool's jobs are
-//! freed by its workers as they run, so its heap stays small. With the trim disabled
-//! (`MALLOC_TRIM_THRESHOLD_`), ours took 3,119 faults instead of 4,584 for 3 batches, but the
-//! same CPU time: the first batch's faults (the footprint) are the part that costs. The
-//! outcome cell now boxes the error, which made a job 80 bytes instead of 96 (first-batch
-//! faults 3,000–3,180 → 2,610–2,730). Keeping job memory across batches needs the pool to
-//! own its jobs' allocations (a job type with its own reference count and a bounded
-//! free list instead of `Arc`): not done. Per job (callgrind, 2 batches of 20,000): 1,220
-//! instructions against threadpool's 794; glibc `malloc`/`free` take ~300 of them, the
-//! context ~120 even when empty (capture 18, enter/leave ~65, dropping the empty map 36).
+//! Why a cache, and why chunks: a batch keeps all its jobs alive until their results are
+//! taken, then frees them all at once. From glibc (each job its own `Arc`), the freed jobs
+//! were coalesced and trimmed back to the kernel (`strace`: a `brk` shrink of 1,100–3,100
+//! pages after every batch), so the next batch faulted them in again, and `malloc`, `free`
+//! and `malloc_consolidate` were ~360 of a job's 1,241 instructions. With slots recycled
+//! through the cache, later batches reuse the same memory (faults per process 4,800 →
+//! 2,800, most of them now the first batch's footprint: 6.4 MB of 64-byte jobs and the
+//! caller's 1.6 MB of handles), and carving slots from chunks spares the first batch one
+//! `malloc` of fresh memory per job (~200 instructions each on a fresh heap): with one
+//! `malloc` per slot, the fresh-process ratio was 0.92×, 1.18× and 1.28× in three runs.
 //!
 //! # Cargo features
 //!
@@ -147,6 +153,7 @@ mod idle;
 mod loom;
 mod map;
 mod pool;
+mod slot;
 mod task;
 mod wait;
 

@@ -4,11 +4,12 @@
 //! Loom models the protocol of one job's [`Task`](crate::task::Task): its phase word, the
 //! outcome cell that word guards, and the slow-path lock and condition variable; and the
 //! [`Gate`](crate::gate::Gate) of the lock-free submit path; and the [`Idle`](crate::idle::Idle)
-//! count of idle workers. The rest of the pool
+//! count of idle workers; and the job memory of [`slot`](crate::slot): a job's reference
+//! count and its cache's lock. The rest of the pool
 //! itself (counters, its lock, the crossbeam channel, worker threads) always uses std, from
 //! [`pool`]: it is not part of a model (the stress tests in `tests/shutdown.rs` cover it),
-//! and its pool counter must be usable in a `static`. [`Arc`] is std's too: a handle holds
-//! an `Arc<dyn …>`, and loom's `Arc` cannot hold an unsized value.
+//! and its pool counter must be usable in a `static`. [`Arc`] is std's too (the pool's
+//! shared state; jobs are counted by `slot::JobRef`, with the atomics chosen here).
 
 pub(crate) use std::sync::Arc;
 

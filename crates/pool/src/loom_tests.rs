@@ -1,9 +1,10 @@
 //! Loom models of one job's task protocol (`crate::task`): the phase word's single owner,
 //! the outcome published by `DONE`, waiters parking on the slow path, done callbacks added
 //! while the job ends, and the async waker; the gate of the lock-free submit path; and the
-//! idle-worker count's take-back before user code. Run by `cargo xtask test-all`:
+//! idle-worker count's take-back before user code; and job memory (`crate::slot`): the
+//! job's reference count and its cache, released on several threads. Run by `cargo xtask test-all`:
 //! `RUSTFLAGS="--cfg contexture_loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p contexture-pool --release --lib loom`.
-//! Run time on the 2-core machine: 0.08 s for all nine models together (after the build).
+//! Run time on the 2-core machine: 0.5 s for all eleven models together (after the build).
 //! Mutation check (reverted): an ender that publishes `DONE` with its compare-and-swap even
 //! when `SLOW` is set (so it skips the slow lock) was reported by loom as a deadlock (a
 //! parked waiter, a pending callback or a waker never served) in three of the five models.
@@ -14,25 +15,29 @@ use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 
 use crate::context::Captured;
-use crate::task::{Handle, Job};
+use crate::pool::{new_job, Runnable};
+use crate::slot::{CacheOwner, JobRef};
+use crate::task::Handle;
 use crate::TaskError;
 
-/// A job that counts its runs and returns 7, with its handle.
-fn counted_job(runs: &Arc<AtomicUsize>) -> (Arc<Job<impl FnOnce() -> u8, u8>>, Handle<u8>) {
+/// A job that counts its runs and returns 7, with its handle. Its slot comes from a cache
+/// whose owner (the pool) is gone at once: the last reference frees the cache.
+fn counted_job(runs: &Arc<AtomicUsize>) -> (JobRef<dyn Runnable>, Handle<u8>) {
     let runs = runs.clone();
-    let job = Arc::new(Job::new(
+    let cache = CacheOwner::new();
+    let (handle, job) = new_job(
+        &cache,
         move || {
             runs.fetch_add(1, Ordering::Relaxed);
             7
         },
         Captured::capture(false),
-    ));
-    let handle = Handle { job: job.clone() };
+    );
     (job, handle)
 }
 
 /// Runs the job as a worker does (no idle count), waking the waker it hands back.
-fn run<F: FnOnce() -> u8>(job: &Job<F, u8>) {
+fn run(job: &JobRef<dyn Runnable>) {
     if let Some(waker) = job.run(&|| {}, false) {
         waker.wake();
     }
@@ -105,7 +110,7 @@ fn run_cancel_and_fail_end_the_job_once() {
         let (job, handle) = counted_job(&runs);
         let failer = job.clone();
         let worker = thread::spawn(move || run(&job));
-        let shutdown = thread::spawn(move || failer.cancel_with(TaskError::BrokenPool("x".into())));
+        let shutdown = thread::spawn(move || failer.fail(TaskError::BrokenPool("x".into())));
         let cancelled = handle.cancel();
         let failed = shutdown.join().unwrap();
         worker.join().unwrap();
@@ -283,5 +288,54 @@ fn a_worker_running_user_code_after_counting_itself_idle_is_never_claimed() {
             started.load(Ordering::Relaxed) >= 1,
             "each submitted job waits for a worker that waits for it"
         );
+    });
+}
+
+/// Job memory (`crate::slot`): the handle and the queue drop their references to a job on
+/// two threads while the pool (the cache's owner) goes on a third. The job is dropped once,
+/// after both are done with it (loom checks the outcome cell's accesses against the drop,
+/// so a reference count without Acquire on the last decrement is caught), and the cache
+/// is freed by whichever of the three comes last.
+///
+/// Mutation check (reverted): `Release` instead of `AcqRel` for the count's decrement makes
+/// loom report the drop of the outcome racing the worker's write of it.
+#[test]
+fn job_references_and_the_cache_owner_go_on_three_threads() {
+    loom::model(|| {
+        let cache = CacheOwner::new();
+        let (handle, job) = new_job(&cache, || 7u8, Captured::capture(false));
+        let worker = thread::spawn(move || {
+            run(&job);
+            drop(job);
+        });
+        let owner = thread::spawn(move || drop(cache));
+        assert_eq!(handle.result(), Ok(7));
+        worker.join().unwrap();
+        owner.join().unwrap();
+    });
+}
+
+/// Two jobs of one cache, each released on its own thread while a third submits again:
+/// a slot given back is taken again or stays on the free list, never handed out twice.
+#[test]
+fn slots_given_back_and_taken_again_concurrently() {
+    loom::model(|| {
+        let cache = Arc::new(CacheOwner::new());
+        let (h1, j1) = new_job(&cache, || 1u8, Captured::capture(false));
+        let (h2, j2) = new_job(&cache, || 2u8, Captured::capture(false));
+        drop((j1, j2)); // never run: dropping the handles cancels nothing, drops the closures
+        let a = thread::spawn(move || drop(h1));
+        let b = thread::spawn(move || drop(h2));
+        let c = {
+            let cache = cache.clone();
+            thread::spawn(move || {
+                let (h, j) = new_job(&cache, || 3u8, Captured::capture(false));
+                run(&j);
+                h.result()
+            })
+        };
+        a.join().unwrap();
+        b.join().unwrap();
+        assert_eq!(c.join().unwrap(), Ok(3));
     });
 }

@@ -16,6 +16,7 @@ use crate::gate::Gate;
 use crate::idle::Idle;
 use crate::loom::pool::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::loom::Arc;
+use crate::slot::{self, CacheOwner, Counted, JobRef};
 use crate::task::{Handle, HasTask, Job};
 
 /// Numbers pools for their default thread-name prefix.
@@ -24,31 +25,56 @@ static POOLS: AtomicUsize = AtomicUsize::new(0);
 type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 /// A queued job, type-erased.
-trait Runnable: Send + Sync {
+pub(crate) trait Runnable: Send + Sync {
     /// Runs the job unless it was cancelled; calls `finishing` after the job's closure
     /// returned and before its waiters are released. Returns the waker to wake.
     fn run(&self, finishing: &dyn Fn(), propagate: bool) -> Option<Waker>;
     /// Wakes what `run` returned (a panic in it is reported on the handle).
     fn wake(&self, waker: Option<Waker>);
-    /// Ends a job that has not started with `error` (shutdown, broken pool).
-    fn fail(&self, error: TaskError);
+    /// Ends a job that has not started with `error` (shutdown, broken pool); `true` if this
+    /// call did.
+    fn fail(&self, error: TaskError) -> bool;
 }
 
-impl<F, T> Runnable for Job<F, T>
+impl<F, T> Runnable for Counted<Job<F, T>>
 where
     F: FnOnce() -> T + Send,
     T: Send,
 {
     fn run(&self, finishing: &dyn Fn(), propagate: bool) -> Option<Waker> {
-        Job::run(self, finishing, propagate)
+        self.job().run(finishing, propagate)
     }
 
     fn wake(&self, waker: Option<Waker>) {
         self.task().wake(waker);
     }
 
-    fn fail(&self, error: TaskError) {
-        self.cancel_with(error);
+    fn fail(&self, error: TaskError) -> bool {
+        self.job().cancel_with(error)
+    }
+}
+
+/// Makes the job of `f` in a slot of `cache`: its handle, and its reference for the queue.
+pub(crate) fn new_job<F, T>(
+    cache: &CacheOwner,
+    f: F,
+    context: Captured,
+) -> (Handle<T>, JobRef<dyn Runnable>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let job = slot::alloc(Job::new(f, context), cache);
+    // SAFETY: `alloc` made two references to `job`, one for each `JobRef`; both pointers
+    // are unsizing coercions of it (same address), to traits that `Counted<Job<F, T>>`
+    // implements.
+    unsafe {
+        (
+            Handle {
+                job: JobRef::from_raw(job),
+            },
+            JobRef::from_raw(job),
+        )
     }
 }
 
@@ -84,7 +110,7 @@ struct PoolState {
 
 /// What the queue carries: a job, or `None`, which tells one worker to stop once the jobs
 /// queued before it are done (one is sent per worker at shutdown).
-type Message = Option<Arc<dyn Runnable>>;
+type Message = Option<JobRef<dyn Runnable>>;
 
 struct Shared {
     jobs_tx: Sender<Message>,
@@ -106,6 +132,8 @@ struct Shared {
     /// closed under the pool lock when the pool shuts down or breaks. On a cache line of its
     /// own: every submit writes it twice, and the workers read the fields around it.
     gate: CachePadded<Gate>,
+    /// Where jobs' memory comes from and goes back to (bounded; freed with the pool).
+    cache: CacheOwner,
     config: Config,
 }
 
@@ -293,6 +321,7 @@ impl Builder {
                 idle: Idle::new(),
                 all_started: AtomicBool::new(false),
                 gate: CachePadded::new(Gate::new()),
+                cache: CacheOwner::new(),
                 config: Config {
                     max_workers,
                     prefix,
@@ -471,12 +500,12 @@ impl ThreadPool {
         // with the workers a third of a submit).
         if shared.all_started.load(Ordering::Relaxed) && shared.config.queue_bound.is_none() {
             if let Some(_pass) = shared.gate.enter() {
-                let job = Arc::new(Job::new(
+                let (handle, job) = new_job(
+                    &shared.cache,
                     make(f),
                     Captured::capture(shared.config.propagate_context),
-                ));
-                let handle = Handle { job: job.clone() };
-                let _ = shared.jobs_tx.send(Some(job as Arc<dyn Runnable>));
+                );
+                let _ = shared.jobs_tx.send(Some(job));
                 return Ok(handle);
             }
             // Closed: shut down or broken; the locked path below says which.
@@ -514,17 +543,17 @@ impl ThreadPool {
                 return Err(SubmitError::Broken(f, why));
             }
         }
-        let job = Arc::new(Job::new(
+        let (handle, job) = new_job(
+            &shared.cache,
             make(f),
             Captured::capture(shared.config.propagate_context),
-        ));
-        let handle = Handle { job: job.clone() };
+        );
         if shared.config.queue_bound.is_some() {
             state.room -= 1;
         }
         // Sent under the lock, so that shutdown sees every job queued before it. The channel
         // is unbounded (the bound is `room`), so this never blocks.
-        let _ = shared.jobs_tx.send(Some(job as Arc<dyn Runnable>));
+        let _ = shared.jobs_tx.send(Some(job));
         Ok(handle)
     }
 
@@ -621,7 +650,7 @@ fn join_workers(shared: &Shared) {
 fn spawn_worker(
     shared: &Arc<Shared>,
     state: &mut PoolState,
-) -> Result<(), (String, Vec<(Arc<dyn Runnable>, TaskError)>)> {
+) -> Result<(), (String, Vec<(JobRef<dyn Runnable>, TaskError)>)> {
     let index = state.started;
     let mut builder = thread::Builder::new().name(format!("{}_{index}", shared.config.prefix));
     if let Some(bytes) = shared.config.stack_size {
@@ -676,7 +705,7 @@ fn break_locked(
     shared: &Shared,
     state: &mut PoolState,
     why: String,
-) -> Vec<(Arc<dyn Runnable>, TaskError)> {
+) -> Vec<(JobRef<dyn Runnable>, TaskError)> {
     state.broken = Some(why.clone());
     shared.gate.close();
     let failed = drain(shared, || TaskError::BrokenPool(why.clone()));
@@ -688,7 +717,7 @@ fn break_locked(
 /// Takes every queued job out, each with the error to fail it with. The stops it finds
 /// (queued by an earlier shutdown or break) go back in: each is some worker's only way out.
 #[must_use]
-fn drain(shared: &Shared, error: impl Fn() -> TaskError) -> Vec<(Arc<dyn Runnable>, TaskError)> {
+fn drain(shared: &Shared, error: impl Fn() -> TaskError) -> Vec<(JobRef<dyn Runnable>, TaskError)> {
     let mut failed = Vec::new();
     let mut stops = 0;
     while let Ok(message) = shared.jobs_rx.try_recv() {
@@ -716,9 +745,9 @@ fn send_stops(shared: &Shared, state: &mut PoolState) {
 }
 
 /// Ends jobs that never started with their error. Call without the pool lock held.
-fn fail_all(jobs: Vec<(Arc<dyn Runnable>, TaskError)>) {
+fn fail_all(jobs: Vec<(JobRef<dyn Runnable>, TaskError)>) {
     for (job, error) in jobs {
-        job.fail(error);
+        let _ = job.fail(error);
     }
 }
 

@@ -39,8 +39,9 @@ use std::time::{Duration, Instant};
 use crate::context::Captured;
 use crate::error::{catch, CallbackPanicked, TaskError};
 use crate::loom::{
-    Arc, AtomicPtr, AtomicUsize, Backoff, Condvar, Mutex, MutexGuard, Ordering, UnsafeCell,
+    AtomicPtr, AtomicUsize, Backoff, Condvar, Mutex, MutexGuard, Ordering, UnsafeCell,
 };
+use crate::slot::{Counted, JobRef};
 
 /// A done callback: gets the outcome by reference.
 type Callback<T> = Box<dyn FnOnce(Result<&T, &TaskError>) + Send>;
@@ -245,7 +246,7 @@ impl<T> Task<T> {
                 return Err(state);
             }
             // Relaxed: the closure was written before the job was shared (the channel or the
-            // `Arc` publish it); the compare-and-swap only picks a single owner.
+            // reference count publish it); the compare-and-swap only picks a single owner.
             match self.state.compare_exchange_weak(
                 state,
                 (state & SLOW) | to,
@@ -416,7 +417,7 @@ impl<T> Task<T> {
             .with(|cell| unsafe { (*cell).assume_init_read() });
         // Relaxed, and a plain store: after `DONE` nobody else writes the word (the ender is
         // gone, and registrants need `&Handle`, which the caller's exclusive use rules out).
-        // Whoever drops the task later synchronises with us through the `Arc`.
+        // Whoever drops the task later synchronises with us through the job's reference count.
         self.state
             .store((state & !PHASE) | TAKEN, Ordering::Relaxed);
         outcome.map_err(|e| *e)
@@ -508,7 +509,7 @@ impl<T> Task<T> {
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
         // Relaxed: `&mut self`; whoever dropped the other references synchronised with us
-        // through the `Arc`'s count.
+        // through the job's reference count (`JobRef`).
         let cell = self.slow.load(Ordering::Relaxed);
         if !cell.is_null() {
             // SAFETY: installed from `Box::into_raw` by `cell`, freed only here, and
@@ -516,7 +517,7 @@ impl<T> Drop for Task<T> {
             drop(unsafe { Box::from_raw(cell) });
         }
         // Relaxed: whoever drops the last reference synchronised with every other user
-        // through the `Arc`'s count.
+        // through the job's reference count (`JobRef`).
         if matches!(self.state.load(Ordering::Relaxed) & PHASE, ENDING | DONE) {
             let outcome = &self.outcome;
             // SAFETY: in these phases the outcome is initialised, and `&mut self` excludes
@@ -629,13 +630,13 @@ pub(crate) trait HasTask<T>: Send + Sync {
     fn cancel_with(&self, error: TaskError) -> bool;
 }
 
-impl<F: Send, T: Send> HasTask<T> for Job<F, T> {
+impl<F: Send, T: Send> HasTask<T> for Counted<Job<F, T>> {
     fn task(&self) -> &Task<T> {
-        &self.task
+        &self.job().task
     }
 
     fn cancel_with(&self, error: TaskError) -> bool {
-        Job::cancel_with(self, error)
+        self.job().cancel_with(error)
     }
 }
 
@@ -653,8 +654,9 @@ impl<F: Send, T: Send> HasTask<T> for Job<F, T> {
 /// assert_eq!(handle.result(), Ok(42));
 /// ```
 pub struct Handle<T> {
-    /// The job, which holds the task state (one allocation for both).
-    pub(crate) job: Arc<dyn HasTask<T>>,
+    /// The job, which holds the task state (one allocation for both, from the pool's
+    /// slot cache).
+    pub(crate) job: JobRef<dyn HasTask<T>>,
 }
 
 impl<T> Handle<T> {
@@ -872,7 +874,7 @@ impl<T> Handle<T> {
 
     /// Identity, for de-duplicating handles.
     pub(crate) fn id(&self) -> *const () {
-        Arc::as_ptr(&self.job).cast::<()>()
+        self.job.addr()
     }
 }
 
