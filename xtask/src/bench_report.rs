@@ -104,8 +104,10 @@ pub(crate) fn parse_paired(log: &str) -> Vec<Paired> {
                     .filter(|inverse| *inverse > 10.0);
                 let body = body.split(" (anchor ÷ ours").next().unwrap_or(body);
                 if let Some((pair, ratio)) = body.rsplit_once(": ") {
+                    // `0.868 (0 of 2 rounds > 1)`: the number is the first word.
+                    let ratio = ratio.split_whitespace().next().unwrap_or("");
                     if let (Some((ours, anchor)), Ok(ratio)) =
-                        (pair.split_once(" / "), ratio.trim().parse::<f64>())
+                        (pair.split_once(" / "), ratio.parse::<f64>())
                     {
                         let ratio = inverse.map_or(ratio, |inverse| 1.0 / inverse);
                         block
@@ -537,6 +539,17 @@ paired, 9 rounds of up to 100000 jobs (medians):
             "sync rlock x3 nested, tight loop: per nest of three"
         );
         assert_eq!(blocks[0].contenders.len(), 2);
+
+        let log = "pool fresh process submit+result per job (3 batches): paired, 2 rounds of a \
+                   new process per contender (medians):\n  contexture   411.7 ns/job\n  \
+                   threadpool+mpsc   514.5 ns/job\n  contexture / threadpool+mpsc: 0.868 (0 of \
+                   2 rounds > 1)\n";
+        let blocks = parse_paired(log);
+        assert_eq!(
+            blocks[0].ratios[&("contexture".to_owned(), "threadpool+mpsc".to_owned())],
+            0.868,
+            "a ratio followed by its round count"
+        );
     }
 
     #[test]

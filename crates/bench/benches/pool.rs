@@ -471,53 +471,42 @@ fn fresh_process_rows() {
     // A process's time: the median of its batches (first batch included in `first`).
     let whole = |r: &ChildReport| median(r.per_batch.clone());
     let first = |r: &ChildReport| r.per_batch[0];
+    // The paired block, in the form `cargo xtask bench`'s report reads ...
     println!(
-        "\npool fresh process: {rounds} rounds, each contender in a new process per round \
-         ({batches} batches of {BATCH} jobs, 2 workers; medians over rounds)"
-    );
-    println!(
-        "  {:<30} {:>9} {:>11} {:>10} {:>9} {:>9}",
-        "contender", "ns/job", "1st batch", "faults", "user ms", "sys ms"
+        "\npool fresh process submit+result per job ({batches} batches of {BATCH} jobs a \
+         process, 2 workers): paired, {rounds} rounds of a new process per contender (medians):"
     );
     for (i, name) in FRESH_CONTENDERS.iter().enumerate() {
-        let col =
-            |f: &dyn Fn(&ChildReport) -> f64| median(reports.iter().map(|r| f(&r[i])).collect());
-        println!(
-            "  {name:<30} {:>9.1} {:>11.1} {:>10.0} {:>9.0} {:>9.0}",
-            col(&whole),
-            col(&first),
-            col(&|r| r.minor_faults as f64),
-            col(&|r| r.user_ms),
-            col(&|r| r.sys_ms),
-        );
+        let ns = median(reports.iter().map(|r| whole(&r[i])).collect());
+        println!("  {name:<30} {ns:>9.1} ns/job");
     }
     let anchors = 3..k;
     for ours in 0..3 {
-        let best = median(
-            reports
+        for a in anchors.clone() {
+            let ratios: Vec<f64> = reports
                 .iter()
-                .map(|r| {
-                    whole(&r[ours])
-                        / anchors
-                            .clone()
-                            .map(|a| whole(&r[a]))
-                            .fold(f64::INFINITY, f64::min)
-                })
-                .collect(),
-        );
-        let slower = reports
-            .iter()
-            .filter(|r| {
-                whole(&r[ours])
-                    > anchors
-                        .clone()
-                        .map(|a| whole(&r[a]))
-                        .fold(f64::INFINITY, f64::min)
-            })
-            .count();
+                .map(|r| whole(&r[ours]) / whole(&r[a]))
+                .collect();
+            let slower = ratios.iter().filter(|&&x| x > 1.0).count();
+            println!(
+                "  {} / {}: {:.3} ({slower} of {rounds} rounds > 1)",
+                FRESH_CONTENDERS[ours],
+                FRESH_CONTENDERS[a],
+                median(ratios)
+            );
+        }
+        let best = |r: &Vec<ChildReport>| {
+            anchors
+                .clone()
+                .map(|a| whole(&r[a]))
+                .fold(f64::INFINITY, f64::min)
+        };
+        let ratios: Vec<f64> = reports.iter().map(|r| whole(&r[ours]) / best(r)).collect();
+        let slower = ratios.iter().filter(|&&x| x > 1.0).count();
         println!(
-            "  {} / best anchor of the round: {best:.3} ({slower} of {rounds} rounds > 1)",
-            FRESH_CONTENDERS[ours]
+            "  {} / best anchor of the round: {:.3} ({slower} of {rounds} rounds > 1)",
+            FRESH_CONTENDERS[ours],
+            median(ratios)
         );
     }
     let vs_empty = median(
@@ -527,6 +516,24 @@ fn fresh_process_rows() {
             .collect(),
     );
     println!("  request id set / empty context: {vs_empty:.3}");
+    // ... and what each process cost, after it (not part of the block).
+    println!("\npool fresh process, per process (medians over rounds):");
+    println!(
+        "{:<32} {:>9} {:>11} {:>10} {:>9} {:>9}",
+        "contender", "ns/job", "1st batch", "faults", "user ms", "sys ms"
+    );
+    for (i, name) in FRESH_CONTENDERS.iter().enumerate() {
+        let col =
+            |f: &dyn Fn(&ChildReport) -> f64| median(reports.iter().map(|r| f(&r[i])).collect());
+        println!(
+            "{name:<32} {:>9.1} {:>11.1} {:>10.0} {:>9.0} {:>9.0}",
+            col(&whole),
+            col(&first),
+            col(&|r| r.minor_faults as f64),
+            col(&|r| r.user_ms),
+            col(&|r| r.sys_ms),
+        );
+    }
 }
 
 fn main() {
