@@ -79,65 +79,41 @@
 //!
 //! # Performance
 //!
-//! `cargo xtask bench pool` (2 workers each, per job, ours and the anchors in one process).
-//! The submit + result contenders run interleaved, batch by batch (100,000 jobs a batch), and
-//! the bench also prints, per round of batches, ours ÷ each anchor measured in that round:
-//! this machine drifts between regimes minutes apart (the same pool at 90, 160 or 300 ns per
-//! job), so those paired medians are the numbers to compare; criterion's means are shown too.
+//! The targets, and the row of the table below that answers each (2 workers, tiny jobs,
+//! per job):
 //!
-//! | operation | contexture | anchors | target |
-//! |---|---:|---|---|
-//! | submit + result, tiny jobs (paired medians, 428 rounds; 2026-12-03 16:09, load 17–19) | 439 ns (392 ns without context propagation) | threadpool+channel 475 ns, rayon spawn+channel 725 ns, tokio `spawn_blocking` 1,694 ns | ≤ 1.0× the best: **met, 1.00×** the best anchor of each round, 0.93× threadpool (a run at 16:01: 1.02×, 0.97×) |
-//! | the same, criterion means (same run) | 516 ns | threadpool+channel 453 ns, rayon 1,078 ns, tokio 2,174 ns | 1.14×: criterion's means come from minutes apart on a machine at load 18; the paired row is the one to trust |
-//! | `map` in order, per item (an earlier, quiet run) | 321 ns | rayon `par_iter` (ceiling) 2.4 ns, threadpool+channel 442 ns | report: 0.73× threadpool, 134× the ceiling |
-//! | submit + result vs Python (an earlier, quiet run) | 151–177 ns | CPython `ThreadPoolExecutor` 13.0 µs | ≥ 20× faster: met (74–86×) |
+//! - Submit 100,000 jobs keeping the handles, then take every result: ≤ 1.0× the best of
+//!   threadpool + a channel and rayon's `spawn` + a channel, all pools in one process
+//!   ("submit+result per job (2 workers)", paired) and each pool in a fresh process
+//!   ("fresh process submit+result per job", paired: the bench re-runs itself per
+//!   contender, so no pool inherits another's heap).
+//! - With a request id set (the normal case): ≤ 1.1× the same pool with an empty context
+//!   (the "(request id set)" rows against the plain ones).
+//! - ≥ 20× faster than CPython's `ThreadPoolExecutor` (the CPython column).
+//! - `map` is reported against rayon's `par_iter` as a ceiling (no handles, no context).
 //!
-//! What it took (from 540 ns): an atomic phase word instead of a task mutex (the lock only
-//! on the slow path, its state allocated when first needed), the context as a one-pointer
-//! [`Snapshot`](contexture_ctxvar::Snapshot), no idle bookkeeping once every worker runs (a
-//! cache line every job wrote from every thread), a submit that skips the pool lock, and
-//! job memory of the pool's own: each job lives in a slot of a per-pool cache (size classes
-//! of 64, 128 and 256 bytes carved from chunks, a free list under a mutex, at most 8 MiB a
-//! pool, all freed when the pool and its last handle are gone) behind its own reference
-//! count instead of an `Arc` from the global allocator.
+#![doc = include_str!("../benchmarks.md")]
 //!
-//! Issue #15's regime, **each pool in a fresh process** (`cargo bench -p contexture-bench
-//! --bench pool -- "pool fresh"`: the bench binary re-runs itself once per contender per
-//! round, the order rotating and flipping every round; each process builds its pool and
-//! runs 3 batches of 100,000 tiny jobs, submit all keeping the handles, then every result
-//! summed; the anchors send each result on one shared channel; ns per job is the median of
-//! a process's batches, the ratio the median over rounds of ours ÷ the best anchor of the
-//! same round). Measured 2026-12-03 16:12 with the machine's load average at 19–24 (other
-//! sessions on the two cores), 40 rounds:
+//! What it took (from 540 ns a job): an atomic phase word instead of a task mutex (the lock
+//! only on the slow path, its state allocated when first needed), the context as a
+//! one-pointer [`Snapshot`](contexture_ctxvar::Snapshot), no idle bookkeeping once every
+//! worker runs (a cache line every job wrote from every thread), a submit that skips the
+//! pool lock, and job memory of the pool's own: each job lives in a slot of a per-pool
+//! cache (size classes of 64, 128 and 256 bytes carved from chunks, a free list under a
+//! mutex, at most 8 MiB a pool, all freed when the pool and its last handle are gone)
+//! behind its own reference count instead of an `Arc` from the global allocator.
 //!
-//! | contender | wall ns/job | 1st batch | user CPU ms / process | minor faults / process | ratio to the best anchor (wall) | target |
-//! |---|---:|---:|---:|---:|---|---|
-//! | contexture, empty context | 673 | 802 | 60 | 2,816 | 0.93× (14 of 40 rounds > 1) | ≤ 1.0×: **met** in this run (three of the five runs below) |
-//! | contexture, a request id set | 793 | 902 | 60 | 2,799 | 1.07× (25 of 40 rounds > 1) | ≤ 1.1× the empty case: **missed, 1.16×** |
-//! | contexture, no context propagation | 706 | 761 | 60 | 2,812 | 0.97× | — |
-//! | threadpool + mpsc | 775 | 766 | 70 | 1,715 | best | anchor |
-//! | rayon spawn + crossbeam-channel | 991 | 1,053 | 90 | 1,879 | — | anchor |
+//! Why a cache, and why chunks (analysis of 2026-12-03: `strace`, page-fault counts and
+//! callgrind): a batch keeps all its jobs alive until their results are taken, then frees
+//! them all at once. From glibc, the freed jobs were coalesced and trimmed back to the
+//! kernel after every batch, so the next one faulted the same pages in again, and
+//! `malloc`, `free` and `malloc_consolidate` were ~360 of a job's 1,241 instructions
+//! (952 with the cache). Recycled slots let later batches reuse the same memory, and
+//! carving them from chunks spares a fresh process one `malloc` of fresh heap per job.
 //!
-//! The ratio moves with the machine's load: five runs in 16:00–16:13 gave 0.86×, 1.63×
-//! (while a Miri run took part of a core), 0.92×, 1.01× and the 0.93× above for the empty
-//! context, and 1.05–1.19× for a request id set over the empty one. Per job under callgrind
-//! (2 batches of 20,000 more, so start-up cancels out): 952 instructions, 964 with a request
-//! id set, 826 without context (before the slot cache: 1,241); over a whole process of 4
-//! batches, 960 against threadpool's 778. The request id's extra time is not instructions (+12) but one cache
-//! line: the captured context's reference count, incremented by the submitter and
-//! decremented by whichever worker ends the job; that count lives in
-//! `contexture-ctxvar`'s `Snapshot`, which a job consumes when it runs.
-//!
-//! Why a cache, and why chunks: a batch keeps all its jobs alive until their results are
-//! taken, then frees them all at once. From glibc (each job its own `Arc`), the freed jobs
-//! were coalesced and trimmed back to the kernel (`strace`: a `brk` shrink of 1,100–3,100
-//! pages after every batch), so the next batch faulted them in again, and `malloc`, `free`
-//! and `malloc_consolidate` were ~360 of a job's 1,241 instructions. With slots recycled
-//! through the cache, later batches reuse the same memory (faults per process 4,800 →
-//! 2,800, most of them now the first batch's footprint: 6.4 MB of 64-byte jobs and the
-//! caller's 1.6 MB of handles), and carving slots from chunks spares the first batch one
-//! `malloc` of fresh memory per job (~200 instructions each on a fresh heap): with one
-//! `malloc` per slot, the fresh-process ratio was 0.92×, 1.18× and 1.28× in three runs.
+//! A request id costs few instructions (+12 a job) but one cache line: the captured
+//! context's reference count, incremented by the submitter and decremented by whichever
+//! worker ends the job.
 //!
 //! # Cargo features
 //!
