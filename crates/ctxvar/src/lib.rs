@@ -135,82 +135,44 @@
 //!
 //! # Performance
 //!
-//! `cargo xtask bench ctxvar` (criterion, the anchors in the same process; CPython 3.11
-//! through `timeit` in `crates/bench/python/ctxvar.py`, best of 7 × 200,000), on the 2-core
-//! CI-class VM, ns per operation; ratios are ours ÷ anchor.
+//! The targets, and the row of the table below that answers each:
 //!
-//! | operation | contexture | OpenTelemetry | tokio `task_local!` | CPython | target | met |
-//! |---|---|---|---|---|---|---|
-//! | `get`, 1 var set | 1.9 | 5.2 (`map_current` + `get`): 0.37× | 1.1 | 19.8 | ≤ 3 ns, ≤ 0.5× OTel | yes |
-//! | `get`, 1,000 vars set | 2.0 | 5.6: 0.36× | 1.1 | 19.8 | ≤ 3 ns, ≤ 0.5× OTel | yes |
-//! | `set`, 1 var | 17.3 | 72 (`current_with_value`) | — | 54: 3.1× faster | ≥ 3× faster than CPython | yes (CPython's best case; 4–5× in most runs) |
-//! | `set`, 100 vars | 28.4 | 497 | — | 147: 5.2× faster | ≥ 3× | yes |
-//! | `set`, 10,000 vars | 36.1 | — | — | 208: 5.8× faster | ≥ 3× | yes |
-//! | `copy_context`, 1 / 100 / 10,000 vars | 3.8 / 3.8 / 4.0 | 4.0 (`Context::current`) | — | 26 / 26 / 26 | flat, ≤ 10 ns | yes |
-//! | `run(noop)` | 5.7 | 22.5 (`attach` + guard drop) | 2.7 (`sync_scope`) | 40 | ≤ 10 ns | yes |
-//! | adapter, per poll | 7.2 | — | 5.3 (scope future): 1.35× | 39 (`ctx.run(coro.send)`) | ≤ 1.5× `task_local` | yes |
+//! - `get`: ≤ 3 ns and ≤ 0.5× OpenTelemetry's `Context` lookup, at 1 and 1,000 vars set
+//!   ("get/1", "get/1000").
+//! - `set`: ≥ 3× faster than CPython's at 1, 100 and 10,000 vars ("set/…"); a `set` that
+//!   rebinds a var, its token dropped, ≤ 29 ns at every size ("set (rebind, token
+//!   dropped)", paired).
+//! - `copy_context()`: flat in the number of vars, ≤ 10 ns ("copy_context/…"); the first
+//!   `set` after it, copy and drops included, well under CPython's
+//!   `ctx = copy_context(); ctx.run(var.set, v)` ("first set after copy_context", paired
+//!   with CPython): **missed above a few vars**, see below.
+//! - `run(noop)` ≤ 10 ns; the first `get` after entering a context ≤ 5 ns more than a later
+//!   one ("first get after entering", paired: `run(get)` against `run(noop)`).
+//! - The future adapter, per poll: ≤ 1.5× a `tokio::task_local!` scope ("adapter: poll
+//!   again and again …", paired): **missed**, see below.
+//! - `TaskGroup` of 100 trivial tasks: ≤ 1.2× tokio's `JoinSet` ("TaskGroup 100 tasks …",
+//!   paired).
 //!
-//! `TaskGroup` (feature `tokio`), same harness as the actor rows: groups of 100 trivial
-//! tasks, spawn all then `join`, against tokio's `JoinSet` doing the same (outputs into a
-//! `Vec`), interleaved round by round in one process, paired medians of 516–1,678 rounds
-//! of 20 groups; ns per task, two runs (the second on a busier machine).
+#![doc = include_str!("../benchmarks.md")]
 //!
-//! | operation | contexture | tokio `JoinSet` | ratio | target | met |
-//! |---|---|---|---|---|---|
-//! | 100 tasks, spawn + join, current-thread runtime | 533 / 525 (530 / 524 with a request id set) | 745 / 730 | 0.72× / 0.72× | ≤ 1.2× | yes |
-//! | 100 tasks, spawn + join, 2 workers | 1,406 / 3,964 (1,413 / 4,298 with a request id set) | 1,864 / 4,177 | 0.78× / 0.95× (0.79× / 0.97×) | ≤ 1.2× | yes |
+//! What the time goes to (analysis of 2026-12-03 with callgrind, `crates/bench/callgrind.sh`
+//! on `examples/ctx_profile.rs`):
 //!
-//! What the time goes to, and what got it there:
-//!
-//! - `set` allocates the value's `Arc` and, when the token is dropped, frees the old one:
-//!   that pair is ~8.5 ns of the 17. The map write is in place (no atomic once the thread
-//!   knows its version is unshared), the `Arc` is built right at the store (built earlier,
-//!   its two halves went through the stack and came back as one 16-byte load the CPU could
-//!   not forward: ~5 ns), and a var that is set already is rebound by replacing just its
-//!   value, in the small map and in the trie alike (moving whole entries through `imbl`'s
-//!   insert cost ~40 ns at 100 vars; see `trie.rs`).
-//! - `run` is one compare-exchange plus two switches of the thread's state (map, context
-//!   id, version) with a drop guard; `run_mut` and the adapter's own copy skip the
-//!   compare-exchange. The switches were 13 ns until the state's fields were laid out so that
-//!   no two 8-byte stores are read back as one 16-byte load, and the rare paths (publishing
-//!   for readers elsewhere) moved out of line.
-//! - Numbers move by ±20 % between runs on this shared machine, CPython's too (its `set`
-//!   with 1 var measured 54–88 ns on the same day).
-//!
-//! ## The loop shapes of an outside harness (issue #15)
-//!
-//! Plain loops (`crates/bench/benches/ctxvar.rs`, the `*_paired` groups: every contender in
-//! every round, rounds alternating forward and reverse order, medians of per-round ratios),
-//! and the same loops in `crates/bench/examples/ctx_profile.rs` counted by callgrind
-//! (`crates/bench/callgrind.sh`: instructions per operation, which the machine's load does
-//! not move) and timed in user CPU time over 20 M operations. Measured 2026-12-03 with the
-//! 2-core machine at a load average of 8–17, so the wall times are inflated (the same run
-//! measured `run(noop)` at ~80 ns); the instruction counts and CPU times are the numbers to
-//! compare. "Before" is the code as of issue #15.
-//!
-//! | operation | before | now | anchor | ratio now | target | met |
-//! |---|---|---|---|---|---|---|
-//! | `set` rebinding a set var, token dropped, 1 / 8 / 1,000 / 10,000 vars | 279 / — / — / 525 instr; 40 / — / — / 72.5 ns CPU | 79 instr at every size; 13 / — / — / 13 ns CPU; wall under load 27.5 / 35.3 / 28.9 / 32.0 ns (was 83 / 81 / 134 / 121 in the same harness before) | — | — | ≤ 29 ns at every size | yes |
-//! | adapter, repeated poll of a ready future (`with_current_context`), noop waker, vs a `task_local!` scope around a pending one | 100 instr | 77 instr; 10 ns CPU; wall 42.5 ns | 51 instr; 5 ns CPU; wall 24.7 ns | 1.51× instr, 1.73× wall (11 of 11 rounds > 1.5) | ≤ 1.5× | **no** |
-//! | the same, inner poll not inlinable | — | 95 instr; 9.5 ns CPU | 63 instr; 5.5 ns CPU | 1.51× instr, 1.7× CPU | ≤ 1.5× | **no** |
-//! | the same through `in_context(Arc<Context>)` (entered flag: a compare-exchange and a release store per poll) | 109 instr | 83 instr; wall 79 ns | as above | 1.6× instr, 3.3× wall | ≤ 1.5× | **no** |
-//! | adapter built and polled once per operation (`ready(i).with_current_context()` / `.in_context(arc.clone())`) | — | wall 151 / 143 ns | `scope(1, ready(i))` 44 ns | 3.9× / 3.0× | — (dominated by the copy or the `Arc` clone) | — |
-//! | first `get` after entering (`run(get)` − `run(noop)` − a later `get`), 8 vars, `Context::run` / `Snapshot::run` | +91 instr (~17 ns) | +2 / −2 instr; wall −4.4 / +0.5 ns | — | — | ≤ 5 ns | yes |
-//! | first `set` after `copy_context()`, copy and drops included, 1 / 8 / 1,000 / 10,000 vars | 1,202 / 1,507 / 51,584 / 500,408 instr | 1,228 / 1,463 / 3,266 / 4,199 instr; wall 661 / 1,193 / 3,069 / 4,730 ns | CPython `ctx = copy_context(); ctx.run(var.set, v)`, wall 1,215 / 1,202 / 2,251 / 2,627 ns | 0.53× / 1.15× / 1.46× / 1.88× | well under CPython | **no** above 1 var |
-//!
-//! What changed: a `set` of the var the previous `set` wrote swaps the value inside its
-//! `Arc` while nothing can share it (the old value moves into the token: no allocation, no
-//! free, no atomic, and no trie walk at any size); the lookup cache keys on a per-version
-//! stamp instead of a per-thread counter, so entering a context (or a copy: copies share the
-//! version) no longer empties it; `run`'s exit is inlined on the normal path and a switch no
-//! longer counts as a write; dropping a large version walks only the nodes it alone holds (a
-//! written copy of 1,000 vars used to visit every binding: 45 µs); trie nodes are 16-way.
-//!
-//! What is left: the first write after a copy still copies the path (a reference count per
-//! slot, atomic, where CPython's are not), so above a few vars it costs more than CPython's;
-//! an overlay (the copy's writes kept beside the shared base until they are many) would make
-//! it O(1). The adapter's poll is two full switches of the thread's state (map, context id,
-//! stamp, the uniqueness flag, the nested-entry check) against tokio's two swaps of one slot.
+//! - `set` allocates the value's `Arc` and, when the token is dropped, frees the old one.
+//!   A `set` of the var the previous `set` wrote swaps the value inside its `Arc` while
+//!   nothing can share it (the old value moves into the token: no allocation, no free, no
+//!   atomic and no trie walk at any size): 79 instructions at every size.
+//! - The lookup cache keys on a per-version stamp, so entering a context (or a copy: copies
+//!   share the version) does not empty it; `run`'s exit is inlined on the normal path; the
+//!   thread state's fields are laid out so that no two 8-byte stores are read back as one
+//!   16-byte load; dropping a large version walks only the nodes it alone holds.
+//! - The first write after a copy copies the path of the 16-way trie, a reference count per
+//!   slot, atomic where CPython's are not: above a few vars it costs more than CPython's.
+//!   An overlay of a copy's first writes over the shared base would make it flat, but it
+//!   would keep a value the copy shadows alive after its own context is gone (a context's
+//!   values are dropped with its last handle), so the path copy stays.
+//! - The adapter's poll is two full switches of the thread's state (map, context id, stamp,
+//!   the uniqueness flag, the nested-entry check) against tokio's two swaps of one slot.
 //!
 //! # Cargo features
 //!
