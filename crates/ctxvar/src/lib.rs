@@ -138,11 +138,12 @@
 //! The targets, and the row of the table below that answers each:
 //!
 //! - `get`: ≤ 3 ns and ≤ 0.5× OpenTelemetry's `Context` lookup, at 1 and 1,000 vars set
-//!   ("get/1", "get/1000").
+//!   ("get/1", "get/1000"): the ratio is met, the 3 ns **missed** in this report (3.3–3.5 ns).
 //! - `set`: ≥ 3× faster than CPython's at 1, 100 and 10,000 vars ("set/…"); a `set` that
 //!   rebinds a var, its token dropped, ≤ 29 ns at every size ("set (rebind, token
 //!   dropped)", paired).
-//! - `copy_context()`: flat in the number of vars, ≤ 10 ns ("copy_context/…"); the first
+//! - `copy_context()`: flat in the number of vars, ≤ 10 ns ("copy_context/…": flat, but
+//!   **missed** at ~26 ns, as is `run(noop)` below at ~20 ns; see below); the first
 //!   `set` after it, copy and drops included, well under CPython's
 //!   `ctx = copy_context(); ctx.run(var.set, v)` ("first set after copy_context", paired
 //!   with CPython): **missed above a few vars**, see below.
@@ -173,6 +174,11 @@
 //!   values are dropped with its last handle), so the path copy stays.
 //! - The adapter's poll is two full switches of the thread's state (map, context id, stamp,
 //!   the uniqueness flag, the nested-entry check) against tokio's two swaps of one slot.
+//! - `run(noop)` is 66 instructions, as in the code of 2026-11-25, and `copy_context()` 99
+//!   (140 then; callgrind); that older code measures the same ~17–18 ns a `run` on this
+//!   machine today. The ≤ 10 ns targets were met on the same code in earlier runs (5.7 and
+//!   3.8 ns), so the time is not the instruction count: a stall in the thread-state switch
+//!   (the kind the field layout above removed once) is the first thing to look for.
 //!
 //! # Cargo features
 //!

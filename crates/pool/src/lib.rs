@@ -88,7 +88,7 @@
 //!   ("fresh process submit+result per job", paired: the bench re-runs itself per
 //!   contender, so no pool inherits another's heap).
 //! - With a request id set (the normal case): ≤ 1.1× the same pool with an empty context
-//!   (the "(request id set)" rows against the plain ones).
+//!   (the "(request id set)" rows against the plain ones): **missed** (see below).
 //! - ≥ 20× faster than CPython's `ThreadPoolExecutor` (the CPython column).
 //! - `map` is reported against rayon's `par_iter` as a ceiling (no handles, no context).
 //!
@@ -113,7 +113,10 @@
 //!
 //! A request id costs few instructions (+12 a job) but one cache line: the captured
 //! context's reference count, incremented by the submitter and decremented by whichever
-//! worker ends the job.
+//! worker ends the job. With jobs this cheap, that line moving between the cores is what
+//! misses the request-id target; letting a job run its captured context without consuming
+//! it (so that the thread that frees the job drops the count) is the lead, in
+//! `contexture-ctxvar`.
 //!
 //! # Cargo features
 //!
