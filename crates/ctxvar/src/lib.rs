@@ -176,9 +176,9 @@
 //!   the uniqueness flag, the nested-entry check) against tokio's two swaps of one slot.
 //! - `run(noop)` is 66 instructions, as in the code of 2026-11-25, and `copy_context()` 99
 //!   (140 then; callgrind); that older code measures the same ~17–18 ns a `run` on this
-//!   machine today. The ≤ 10 ns targets were met on the same code in earlier runs (5.7 and
-//!   3.8 ns), so the time is not the instruction count: a stall in the thread-state switch
-//!   (the kind the field layout above removed once) is the first thing to look for.
+//!   machine today. Earlier runs of code with these counts reported 5.7 and 3.8 ns, so the
+//!   time is not the instruction count: a stall in the thread-state switch (the kind the
+//!   field layout above removed once), or this VM, is the first thing to look for.
 //!
 //! # Cargo features
 //!
