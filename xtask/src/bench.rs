@@ -329,7 +329,10 @@ fn report_from_log(log_path: &Path) -> ExitCode {
         .collect::<std::collections::BTreeSet<_>>()
     {
         let dir = util::root().join("crates").join(krate);
-        if krate.is_empty() || !dir.join("Cargo.toml").is_file() {
+        let plain = krate
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if krate.is_empty() || !plain || !dir.join("Cargo.toml").is_file() {
             continue; // a group whose first word names no crate of ours
         }
         let fragment = dir.join("benchmarks.md");
