@@ -4,6 +4,7 @@
 //! the async faces against tokio and async-channel (paired, see the `async faces` section).
 //! `cargo xtask bench sync` prints the ratios.
 
+use std::future::Future;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Barrier;
@@ -442,60 +443,46 @@ fn async_thread_to_task(c: &mut Criterion) {
             "contexture",
             Box::new(move |n| {
                 let q = contexture_sync::Queue::new(CAP);
-                thread::scope(|s| {
-                    let start = Instant::now();
-                    s.spawn(|| {
-                        for i in 0..n {
-                            q.put(i).unwrap();
-                        }
-                    });
-                    rt.block_on(async {
+                let q = &q;
+                thread_to_task(
+                    rt,
+                    move || (0..n).for_each(|i| q.put(i).unwrap()),
+                    async move {
                         for _ in 0..n {
                             black_box(q.get_async().await.unwrap());
                         }
-                    });
-                    start.elapsed()
-                })
+                    },
+                )
             }),
         ),
         (
             "tokio mpsc blocking_send",
             Box::new(move |n| {
                 let (tx, mut rx) = tokio::sync::mpsc::channel(CAP);
-                thread::scope(|s| {
-                    let start = Instant::now();
-                    s.spawn(move || {
-                        for i in 0..n {
-                            tx.blocking_send(i).unwrap();
-                        }
-                    });
-                    rt.block_on(async {
+                thread_to_task(
+                    rt,
+                    move || (0..n).for_each(|i| tx.blocking_send(i).unwrap()),
+                    async move {
                         for _ in 0..n {
                             black_box(rx.recv().await.unwrap());
                         }
-                    });
-                    start.elapsed()
-                })
+                    },
+                )
             }),
         ),
         (
             "async-channel send_blocking",
             Box::new(move |n| {
                 let (tx, rx) = async_channel::bounded(CAP);
-                thread::scope(|s| {
-                    let start = Instant::now();
-                    s.spawn(move || {
-                        for i in 0..n {
-                            tx.send_blocking(i).unwrap();
-                        }
-                    });
-                    rt.block_on(async {
+                thread_to_task(
+                    rt,
+                    move || (0..n).for_each(|i| tx.send_blocking(i).unwrap()),
+                    async move {
                         for _ in 0..n {
                             black_box(rx.recv().await.unwrap());
                         }
-                    });
-                    start.elapsed()
-                })
+                    },
+                )
             }),
         ),
     ];
@@ -505,6 +492,32 @@ fn async_thread_to_task(c: &mut Criterion) {
         &contenders,
         20_000,
     );
+}
+
+/// The time for `produce`, on a thread of its own, to hand its items to `consume`, a task
+/// on `rt`, both started together.
+fn thread_to_task(
+    rt: &tokio::runtime::Runtime,
+    produce: impl FnOnce() + Send,
+    consume: impl Future<Output = ()>,
+) -> Duration {
+    thread::scope(|s| {
+        let start = Instant::now();
+        s.spawn(produce);
+        rt.block_on(consume);
+        start.elapsed()
+    })
+}
+
+/// The time of `n` awaits of `op()` in one task on `rt`, each output dropped at once.
+fn awaits<F: Future>(rt: &tokio::runtime::Runtime, n: u64, mut op: impl FnMut() -> F) -> Duration {
+    rt.block_on(async {
+        let start = Instant::now();
+        for _ in 0..n {
+            drop(op().await);
+        }
+        start.elapsed()
+    })
 }
 
 /// `acquire_async` + release with nobody else around, inside one task.
@@ -517,27 +530,11 @@ fn async_uncontended(c: &mut Criterion) {
     let contenders: Vec<Contender<'_>> = vec![
         (
             "contexture",
-            Box::new(move |n| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        drop(black_box(sem).acquire_async().await);
-                    }
-                    start.elapsed()
-                })
-            }),
+            Box::new(move |n| awaits(rt, n, || black_box(sem).acquire_async())),
         ),
         (
             "tokio Semaphore::acquire",
-            Box::new(move |n| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        drop(black_box(tokio_sem).acquire().await.unwrap());
-                    }
-                    start.elapsed()
-                })
-            }),
+            Box::new(move |n| awaits(rt, n, || black_box(tokio_sem).acquire())),
         ),
     ];
     paired_group(
@@ -553,27 +550,11 @@ fn async_uncontended(c: &mut Criterion) {
     let contenders: Vec<Contender<'_>> = vec![
         (
             "contexture",
-            Box::new(move |n| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        drop(black_box(lock).acquire_async().await);
-                    }
-                    start.elapsed()
-                })
-            }),
+            Box::new(move |n| awaits(rt, n, || black_box(lock).acquire_async())),
         ),
         (
             "tokio Mutex::lock",
-            Box::new(move |n| {
-                rt.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        drop(black_box(tokio_mutex).lock().await);
-                    }
-                    start.elapsed()
-                })
-            }),
+            Box::new(move |n| awaits(rt, n, || black_box(tokio_mutex).lock())),
         ),
     ];
     paired_group(
