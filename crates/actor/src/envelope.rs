@@ -11,7 +11,7 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use contexture_ctxvar::hook::Extensions;
-use contexture_ctxvar::{Context as Values, Snapshot};
+use contexture_ctxvar::{OwnedContext, Snapshot};
 use tokio::sync::oneshot;
 
 use crate::actor::Handler;
@@ -400,7 +400,7 @@ pin_project_lite::pin_project! {
     pub(crate) struct Scoped<M, F> {
         #[pin]
         stage: Stage<M, F>,
-        context: Values,
+        context: OwnedContext,
         // What registered ctxvar hook extensions (a `tracing` span) captured at the send.
         extensions: Extensions,
     }
@@ -425,7 +425,7 @@ impl<M: FnOnce() -> F, F: Future> Scoped<M, F> {
         Scoped {
             stage: Stage::Make { make },
             extensions: snapshot.extensions(),
-            context: snapshot.into_context(),
+            context: OwnedContext::from(snapshot),
         }
     }
 }
@@ -438,7 +438,7 @@ impl<M: FnOnce() -> F, F: Future> Future for Scoped<M, F> {
         let this = self.project();
         let (mut stage, context) = (this.stage, this.context);
         this.extensions.run(move || {
-            context.run_mut(move || {
+            context.run(move || {
                 if let StageProj::Make { .. } = stage.as_mut().project() {
                     // `Gone` while the call runs: if it panics, nothing is left to poll or drop.
                     if let StageOwn::Make { make } = stage.as_mut().project_replace(Stage::Gone) {

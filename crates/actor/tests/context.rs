@@ -33,12 +33,17 @@ impl Handler<See> for Probe {
     async fn handle(&mut self, _: See, _: &mut Ctx<Self>) -> Self::Reply {
         let seen = (REQUEST.get(), ROLE.get());
         REQUEST.set(999);
+        let token = ROLE.set("inside");
         tokio::task::yield_now().await;
         assert_eq!(
             REQUEST.get(),
             Some(999),
             "a handler's write persists across its awaits"
         );
+        // The message's context keeps its identity across polls: a token made before an
+        // await resets after it (an asyncio task's context).
+        ROLE.reset(token).expect("a token of an earlier poll of this handler");
+        assert_eq!(ROLE.get(), seen.1);
         seen
     }
 }

@@ -256,6 +256,19 @@ impl Here {
         }
         (left, written)
     }
+
+    /// [`Here::leave`] for an [`OwnedContext`](crate::OwnedContext): returns the left map
+    /// and the id its context had at the end (a token made inside gave it one).
+    #[inline]
+    pub(crate) fn leave_keeping_id(self, entered: &mut Entered) -> (Map, u64) {
+        let mut state = self.state().borrow_mut();
+        let prev_map = std::mem::take(&mut entered.prev_map);
+        let left = state.switch(prev_map, entered.prev_id);
+        if entered.prev_id & CTX_TAG != 0 {
+            nested_pop(); // no value dropped: the state holds the same version again
+        }
+        left
+    }
 }
 
 impl State {

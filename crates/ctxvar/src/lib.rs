@@ -16,6 +16,9 @@
 //! - [`Snapshot`]: the current context's values (one pointer) and the [`hook`] extensions
 //!   captured with them, to run one piece of work in later on any thread
 //!   ([`Snapshot::capture`], [`Snapshot::run`]); what pool jobs carry.
+//! - [`OwnedContext`]: a context held by one piece of work that runs in steps (a future's
+//!   polls, an actor message's handler): [`run`](OwnedContext::run) keeps its writes and
+//!   tokens from one step to the next; two words, no atomic operation to enter or leave.
 //! - [`hook`]: a generic extension point for bridge crates (contexture-tracing carries the
 //!   current `tracing` span with it): an [`Extension`](hook::Extension) registered once is
 //!   captured with every snapshot and spawn and entered around the work; one relaxed load
@@ -201,6 +204,7 @@ mod group;
 pub mod hook;
 mod loom;
 mod map;
+mod owned;
 #[cfg(feature = "tokio")]
 mod rt;
 mod snapshot;
@@ -218,6 +222,7 @@ pub use group::{
 };
 #[cfg(feature = "tokio")]
 pub use rt::{spawn, spawn_blocking};
+pub use owned::OwnedContext;
 pub use snapshot::Snapshot;
 pub use var::{ContextVar, ScopedSet, Token};
 

@@ -103,6 +103,12 @@ impl Snapshot {
         Context::from_map(self.0)
     }
 
+    /// The values, for an [`OwnedContext`](crate::OwnedContext).
+    #[inline]
+    pub(crate) fn into_map(self) -> Map {
+        self.0
+    }
+
     /// The value of `var` in these values; a var's default does not count.
     ///
     /// ```
