@@ -14,7 +14,7 @@ use std::hint::black_box;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 
-use contexture_ctxvar::{copy_context, Context, ContextVar, FutureExt, Snapshot};
+use contexture_ctxvar::{copy_context, Context, ContextVar, FutureExt, OwnedContext, Snapshot};
 use contexture_local::Local;
 use thread_local::ThreadLocal;
 
@@ -105,6 +105,13 @@ fn timed_loop(n: u64, f: impl Fn()) {
     }
 }
 
+#[inline(never)]
+fn timed_loop_mut(n: u64, mut f: impl FnMut()) {
+    for _ in 0..n {
+        f();
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let which = args.get(1).map_or("local", String::as_str);
@@ -146,6 +153,24 @@ fn main() {
             V.set(1);
             let mut fut = Box::pin(Opaque.with_current_context());
             adapter_loop(fut.as_mut(), n);
+        }
+        "owned_opaque" => {
+            V.set(1);
+            let mut own = OwnedContext::capture();
+            let mut fut = Box::pin(Opaque);
+            let mut cx = TaskContext::from_waker(Waker::noop());
+            timed_loop_mut(n, || {
+                let _ = black_box(own.run(|| fut.as_mut().poll(&mut cx)));
+            });
+        }
+        "runmut_opaque" => {
+            V.set(1);
+            let mut own = copy_context();
+            let mut fut = Box::pin(Opaque);
+            let mut cx = TaskContext::from_waker(Waker::noop());
+            timed_loop_mut(n, || {
+                let _ = black_box(own.run_mut(|| fut.as_mut().poll(&mut cx)));
+            });
         }
         "tokio_opaque" => {
             let mut fut = Box::pin(TASK_LOCAL.scope(1, Opaque));

@@ -123,6 +123,7 @@ impl<F> InContext<F> {
 impl<F: Future> Future for InContext<F> {
     type Output = F::Output;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         // SAFETY: structural pinning of `future`: it is never moved out of `self` (no
         // `Drop` impl moves it, no method hands out `&mut F`), and `ctx` is not pinned.
