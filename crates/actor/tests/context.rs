@@ -42,7 +42,8 @@ impl Handler<See> for Probe {
         );
         // The message's context keeps its identity across polls: a token made before an
         // await resets after it (an asyncio task's context).
-        ROLE.reset(token).expect("a token of an earlier poll of this handler");
+        ROLE.reset(token)
+            .expect("a token of an earlier poll of this handler");
         assert_eq!(ROLE.get(), seen.1);
         seen
     }

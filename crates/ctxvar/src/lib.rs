@@ -15,7 +15,8 @@
 //!   [`is_empty`](Context::is_empty), [`var_names`](Context::var_names).
 //! - [`Snapshot`]: the current context's values (one pointer) and the [`hook`] extensions
 //!   captured with them, to run one piece of work in later on any thread
-//!   ([`Snapshot::capture`], [`Snapshot::run`]); what pool jobs carry.
+//!   ([`Snapshot::capture`], [`Snapshot::run`], [`Snapshot::run_keeping`]); what pool jobs
+//!   carry.
 //! - [`OwnedContext`]: a context held by one piece of work that runs in steps (a future's
 //!   polls, an actor message's handler): [`run`](OwnedContext::run) keeps its writes and
 //!   tokens from one step to the next; two words, no atomic operation to enter or leave.
@@ -60,7 +61,9 @@
 //! # How it works
 //!
 //! **The map.** A context is a persistent map from var id to (name, `Arc<dyn Any>` value),
-//! behind a single `Arc` whose address identifies the version. Up to 32 vars it is a `Vec`
+//! behind a single `Arc` whose address identifies the version (its contents start on the
+//! cache line after the counts, so that threads entering a shared version do not pull the
+//! line that captures and drops write). Up to 32 vars it is a `Vec`
 //! sorted by id; above, our own hash array mapped trie (16-way `Arc` nodes keyed by a
 //! bijective hash of the id, so no collision lists; a rebind replaces only the value). Copying is
 //! one reference-count increment whatever the size. A write is in place when the version is
@@ -220,9 +223,9 @@ pub use group::{
     gather, try_gather, Gather, GroupError, Join, NoRuntime, Outcome, SpawnError, Spawner,
     TaskGroup,
 };
+pub use owned::OwnedContext;
 #[cfg(feature = "tokio")]
 pub use rt::{spawn, spawn_blocking};
-pub use owned::OwnedContext;
 pub use snapshot::Snapshot;
 pub use var::{ContextVar, ScopedSet, Token};
 

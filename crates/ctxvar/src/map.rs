@@ -38,7 +38,14 @@ pub(crate) struct Entry {
 pub(crate) struct Map(Option<Arc<Inner>>);
 
 /// One version's contents and its stamp.
+///
+/// Aligned to a cache line, so that inside the `Arc` it starts on the line after the
+/// reference counts: a version shared by jobs on several threads has its counts written by
+/// every capture and drop, and its stamp and entries read by every entry into it; on one
+/// line, each read on a worker pulled the line away from the submitting thread (measured:
+/// a pool job with a request id set cost 2.5× an empty-context one).
 #[derive(Clone)]
+#[repr(align(64))]
 struct Inner {
     /// Unique in the process to these contents: given fresh ([`crate::current::fresh_id`])
     /// by every write that makes or changes an `Inner` (a clone made by `make_mut` is
@@ -67,14 +74,6 @@ impl Map {
             },
             Shape::Large(m) => m.get(id),
         }
-    }
-
-    /// The address of this version.
-    #[cfg(test)]
-    fn identity(&self) -> usize {
-        self.0
-            .as_ref()
-            .map_or(0, |inner| Arc::as_ptr(inner) as usize)
     }
 
     /// The contents, for writing: in place when the `Arc` is unshared, else after one copy
@@ -267,10 +266,13 @@ impl Map {
         }
     }
 
-    /// Whether both are the same version (no write happened between them).
-    #[cfg(test)]
+    /// Whether both are the same version (no write happened between them), or both empty.
+    #[inline]
     pub(crate) fn ptr_eq(&self, other: &Map) -> bool {
-        self.identity() == other.identity()
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        }
     }
 
     #[cfg(test)]

@@ -110,3 +110,84 @@ fn snapshot_is_send_sync_and_one_pointer_wide() {
         std::mem::size_of::<usize>()
     );
 }
+
+/// `run_keeping`: the values come back when the work set nothing; what it set is dropped at
+/// its return (also in place, when the snapshot held the only reference); nothing leaks.
+#[test]
+fn run_keeping_hands_back_untouched_values_and_drops_what_the_work_set() {
+    static T: ContextVar<Arc<Tracked>> = ContextVar::new("tracked");
+    static V: ContextVar<u32> = ContextVar::new("v");
+    let drops = counter();
+    let ctx = Context::new();
+    ctx.run(|| {
+        T.set(Tracked::new("captured", &drops));
+        let snapshot = Snapshot::capture();
+        // Read only: the same values come back, the caller's context untouched.
+        let (seen, back) = snapshot.clone().run_keeping(|| T.get().is_some());
+        assert!(seen && back.same_values(&snapshot));
+        drop(back);
+        // A write (the map shared with the caller's context: copied): dropped at return.
+        let inside = counter();
+        let ((), back) = snapshot.clone().run_keeping(|| {
+            T.set(Tracked::new("inside", &inside));
+        });
+        assert!(back.is_empty());
+        assert_eq!(
+            count(&inside),
+            1,
+            "what the work set is dropped at its return"
+        );
+        // A write while the snapshot holds the only reference (changed in place).
+        T.set(Tracked::new("replaced", &counter()));
+        let before = count(&drops);
+        let ((), back) = snapshot.run_keeping(|| {
+            V.set(1);
+        });
+        assert!(back.is_empty());
+        assert_eq!(count(&drops), before + 1, "the captured value went with it");
+        assert_eq!(V.get(), None);
+    })
+    .unwrap();
+}
+
+#[test]
+fn run_keeping_after_a_nested_write_or_a_panic_keeps_nothing_and_loses_nothing() {
+    static T: ContextVar<Arc<Tracked>> = ContextVar::new("tracked");
+    static V: ContextVar<u32> = ContextVar::new("v");
+    let drops = counter();
+    let ctx = Context::new();
+    ctx.run(|| {
+        T.set(Tracked::new("captured", &drops));
+        V.set(1);
+        let snapshot = Snapshot::capture();
+        // A write in a context entered inside counts as a write: nothing comes back, and
+        // the values are still the caller's.
+        let inner = Context::new();
+        let (_, back) = snapshot
+            .clone()
+            .run_keeping(|| inner.run(|| V.set(5)).unwrap());
+        assert!(back.is_empty());
+        assert_eq!((inner.get(&V), V.get()), (Some(5), Some(1)));
+        // A panic: the previous context comes back and the snapshot's reference is gone.
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            snapshot.clone().run_keeping(|| {
+                V.set(2);
+                panic!("boom");
+            })
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(V.get(), Some(1));
+        // A token made inside does not reset outside.
+        let (token, back) = snapshot.run_keeping(|| V.set(3));
+        assert!(back.is_empty());
+        assert!(matches!(V.reset(token), Err(ResetError::WrongContext(_))));
+    })
+    .unwrap();
+    assert_eq!(count(&drops), 0);
+    drop(ctx);
+    assert_eq!(
+        count(&drops),
+        1,
+        "the captured value is dropped once, with the context"
+    );
+}

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 
-use crate::context::Captured;
+use crate::context::{Captured, Kept};
 use crate::pool::{new_job, Runnable};
 use crate::slot::{CacheOwner, JobRef};
 use crate::task::Handle;
@@ -38,7 +38,7 @@ fn counted_job(runs: &Arc<AtomicUsize>) -> (JobRef<dyn Runnable>, Handle<u8>) {
 
 /// Runs the job as a worker does (no idle count), waking the waker it hands back.
 fn run(job: &JobRef<dyn Runnable>) {
-    if let Some(waker) = job.run(&|| {}, false) {
+    if let Some(waker) = job.run(&|| {}, false, &mut Kept::new()) {
         waker.wake();
     }
 }

@@ -7,10 +7,10 @@ use std::sync::{MutexGuard, PoisonError};
 use std::task::Waker;
 use std::thread::{self, JoinHandle, ThreadId};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use crossbeam_utils::CachePadded;
 
-use crate::context::Captured;
+use crate::context::{Captured, Kept};
 use crate::error::{catch, BuildError, SubmitError, TaskError};
 use crate::gate::Gate;
 use crate::idle::Idle;
@@ -28,7 +28,7 @@ type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 pub(crate) trait Runnable: Send + Sync {
     /// Runs the job unless it was cancelled; calls `finishing` after the job's closure
     /// returned and before its waiters are released. Returns the waker to wake.
-    fn run(&self, finishing: &dyn Fn(), propagate: bool) -> Option<Waker>;
+    fn run(&self, finishing: &dyn Fn(), propagate: bool, kept: &mut Kept) -> Option<Waker>;
     /// Wakes what `run` returned (a panic in it is reported on the handle).
     fn wake(&self, waker: Option<Waker>);
     /// Ends a job that has not started with `error` (shutdown, broken pool); `true` if this
@@ -41,8 +41,8 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    fn run(&self, finishing: &dyn Fn(), propagate: bool) -> Option<Waker> {
-        self.job().run(finishing, propagate)
+    fn run(&self, finishing: &dyn Fn(), propagate: bool, kept: &mut Kept) -> Option<Waker> {
+        self.job().run(finishing, propagate, kept)
     }
 
     fn wake(&self, waker: Option<Waker>) {
@@ -779,12 +779,40 @@ fn worker(shared: &Arc<Shared>) {
             counted_idle.set(true);
         }
     };
+    // The captured values of the last jobs, dropped together (see `Kept`).
+    let mut kept = Kept::new();
     loop {
-        if !counted_idle.replace(false) && counting() {
-            shared.idle.add();
-        }
-        // The pool holds a sender as long as it exists, so `recv` only ends with a stop.
-        let Ok(Some(job)) = shared.jobs_rx.recv() else {
+        // Whether this worker counts as idle from here until it takes a job.
+        let idle_now = counted_idle.replace(false) || {
+            let counting = counting();
+            if counting {
+                shared.idle.add();
+            }
+            counting
+        };
+        // The pool holds a sender as long as it exists, so the channel only ends with a
+        // stop. (`kept`, if it still holds anything then, is released by its drop.)
+        let message = match shared.jobs_rx.try_recv() {
+            Ok(message) => message,
+            Err(TryRecvError::Disconnected) => return,
+            Err(TryRecvError::Empty) => {
+                if !kept.is_empty() {
+                    // No job holds these values any more: dropped before waiting. Possibly
+                    // the last references, so user code (a value's `Drop`), run as such
+                    // when this worker counts as idle.
+                    if idle_now {
+                        after_idle(shared, || kept.release());
+                    } else {
+                        kept.release();
+                    }
+                }
+                match shared.jobs_rx.recv() {
+                    Ok(message) => message,
+                    Err(_) => return,
+                }
+            }
+        };
+        let Some(job) = message else {
             return;
         };
         // This worker is busy now, whether or not a submitter claimed its token.
@@ -794,7 +822,7 @@ fn worker(shared: &Arc<Shared>) {
         shared.free_room();
         // The job's own panics become its outcome; this guards what runs around it on this
         // thread. The panic hook has reported it; the worker goes on serving.
-        let waker = catch(|| job.run(&become_idle, shared.config.propagate_context))
+        let waker = catch(|| job.run(&become_idle, shared.config.propagate_context, &mut kept))
             .ok()
             .flatten();
         if counted_idle.get() {

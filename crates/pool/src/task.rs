@@ -36,7 +36,7 @@ use std::sync::PoisonError;
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::context::Captured;
+use crate::context::{Captured, Kept};
 use crate::error::{catch, CallbackPanicked, TaskError};
 use crate::loom::{
     AtomicPtr, AtomicUsize, Backoff, Condvar, Mutex, MutexGuard, Ordering, UnsafeCell,
@@ -602,13 +602,18 @@ where
     /// `finishing` once its done callbacks have run and before its waiters are released
     /// (see [`Task::finish`]); returns the waker for the caller to wake.
     #[must_use]
-    pub(crate) fn run(&self, finishing: &dyn Fn(), propagate: bool) -> Option<Waker> {
+    pub(crate) fn run(
+        &self,
+        finishing: &dyn Fn(),
+        propagate: bool,
+        kept: &mut Kept,
+    ) -> Option<Waker> {
         if !self.task.start() {
             return None; // cancelled while queued
         }
         // SAFETY: `start` just moved the task out of `PENDING`.
         let (f, context) = unsafe { self.take_closure() };
-        let outcome = catch(|| context.run(propagate, f)).map_err(TaskError::Panicked);
+        let outcome = catch(|| context.run(propagate, kept, f)).map_err(TaskError::Panicked);
         self.task.finish(outcome, finishing)
     }
 }

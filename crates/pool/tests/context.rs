@@ -1,6 +1,10 @@
 //! Context propagation: each job runs in a copy of the submitter's context taken at submit;
 //! what a job sets is invisible to the submitter and to the next job on the same worker.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use contexture_ctxvar::ContextVar;
 use contexture_pool::ThreadPool;
 
@@ -40,4 +44,83 @@ fn propagation_can_be_turned_off() {
         .unwrap();
     let _t = REQUEST_ID.set(1);
     assert_eq!(pool.submit(|| REQUEST_ID.get()).unwrap().result(), Ok(None));
+}
+
+/// Counts its drops; its `Drop` panics when told to.
+struct Tracked(Arc<AtomicUsize>, bool);
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        assert!(!self.1, "a context value's Drop panics");
+    }
+}
+
+static HELD: ContextVar<Arc<Tracked>> = ContextVar::new("held");
+
+/// Waits until `drops` reaches `n` (a worker drops the last reference to a job's values
+/// right after the job, before it waits for more work); false after 10 s.
+fn dropped(drops: &AtomicUsize, n: usize) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while drops.load(Ordering::SeqCst) < n {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::yield_now();
+    }
+    true
+}
+
+/// The worker keeps its references to the values of a run of jobs that carried the same
+/// ones and drops them together: never past the point where no queued job holds them.
+#[test]
+fn a_jobs_captured_values_are_dropped_once_no_job_holds_them() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    // Jobs with the same values, then the submitter lets go of them: the pool holds the
+    // last references.
+    // The first job waits until the submitter let go of them.
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let token = HELD.set(Arc::new(Tracked(drops.clone(), false)));
+    let mut handles = vec![pool.submit(move || gate_rx.recv().is_ok()).unwrap()];
+    handles.extend((0..200).map(|_| pool.submit(|| HELD.with(|v| v.is_some())).unwrap()));
+    HELD.reset(token).unwrap();
+    assert_eq!(drops.load(Ordering::SeqCst), 0);
+    gate_tx.send(()).unwrap();
+    for handle in handles {
+        assert_eq!(handle.result(), Ok(true));
+    }
+    assert!(dropped(&drops, 1), "the worker dropped them before waiting");
+    assert_eq!(drops.load(Ordering::SeqCst), 1);
+    // A job with other values runs only after the earlier ones are gone.
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let token = HELD.set(Arc::new(Tracked(drops.clone(), false)));
+    let first = pool.submit(move || gate_rx.recv().is_ok()).unwrap();
+    HELD.reset(token).unwrap();
+    let probe = {
+        let drops = drops.clone();
+        pool.submit(move || drops.load(Ordering::SeqCst)).unwrap() // an empty context
+    };
+    gate_tx.send(()).unwrap();
+    assert_eq!(first.result(), Ok(true));
+    assert_eq!(
+        probe.result(),
+        Ok(2),
+        "dropped before the next job with other values"
+    );
+}
+
+/// A value whose `Drop` panics when the worker drops the last reference to it: caught,
+/// the worker goes on serving, nothing aborts.
+#[test]
+fn a_panicking_drop_of_a_kept_value_does_not_stop_the_worker() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let token = HELD.set(Arc::new(Tracked(drops.clone(), true)));
+    let job = pool.submit(move || gate_rx.recv().is_ok()).unwrap();
+    HELD.reset(token).unwrap(); // the job holds the last reference now
+    gate_tx.send(()).unwrap();
+    assert_eq!(job.result(), Ok(true));
+    assert!(dropped(&drops, 1));
+    assert_eq!(pool.submit(|| 2).unwrap().result(), Ok(2));
 }
