@@ -38,7 +38,7 @@ fn counted_job(runs: &Arc<AtomicUsize>) -> (JobRef<dyn Runnable>, Handle<u8>) {
 
 /// Runs the job as a worker does (no idle count), waking the waker it hands back.
 fn run(job: &JobRef<dyn Runnable>) {
-    if let Some(waker) = job.run(&|| {}, false, &mut Kept::new()) {
+    if let Some(waker) = job.run(&|| {}, false, &mut Kept::new(), &mut || false) {
         waker.wake();
     }
 }

@@ -28,7 +28,14 @@ type Initializer = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 pub(crate) trait Runnable: Send + Sync {
     /// Runs the job unless it was cancelled; calls `finishing` after the job's closure
     /// returned and before its waiters are released. Returns the waker to wake.
-    fn run(&self, finishing: &dyn Fn(), propagate: bool, kept: &mut Kept) -> Option<Waker>;
+    /// `kept` and `more`: see [`Kept`].
+    fn run(
+        &self,
+        finishing: &dyn Fn(),
+        propagate: bool,
+        kept: &mut Kept,
+        more: &mut dyn FnMut() -> bool,
+    ) -> Option<Waker>;
     /// Wakes what `run` returned (a panic in it is reported on the handle).
     fn wake(&self, waker: Option<Waker>);
     /// Ends a job that has not started with `error` (shutdown, broken pool); `true` if this
@@ -41,8 +48,14 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    fn run(&self, finishing: &dyn Fn(), propagate: bool, kept: &mut Kept) -> Option<Waker> {
-        self.job().run(finishing, propagate, kept)
+    fn run(
+        &self,
+        finishing: &dyn Fn(),
+        propagate: bool,
+        kept: &mut Kept,
+        more: &mut dyn FnMut() -> bool,
+    ) -> Option<Waker> {
+        self.job().run(finishing, propagate, kept, more)
     }
 
     fn wake(&self, waker: Option<Waker>) {
@@ -779,8 +792,10 @@ fn worker(shared: &Arc<Shared>) {
             counted_idle.set(true);
         }
     };
-    // The captured values of the last jobs, dropped together (see `Kept`).
+    // The captured values of the last jobs, dropped together, and the next message when a
+    // job's end looked whether more are queued (see `Kept`).
     let mut kept = Kept::new();
+    let mut next: Option<Message> = None;
     loop {
         // Whether this worker counts as idle from here until it takes a job.
         let idle_now = counted_idle.replace(false) || {
@@ -792,7 +807,7 @@ fn worker(shared: &Arc<Shared>) {
         };
         // The pool holds a sender as long as it exists, so the channel only ends with a
         // stop. (`kept`, if it still holds anything then, is released by its drop.)
-        let message = match shared.jobs_rx.try_recv() {
+        let message = match next.take().map_or_else(|| shared.jobs_rx.try_recv(), Ok) {
             Ok(message) => message,
             Err(TryRecvError::Disconnected) => return,
             Err(TryRecvError::Empty) => {
@@ -822,7 +837,15 @@ fn worker(shared: &Arc<Shared>) {
         shared.free_room();
         // The job's own panics become its outcome; this guards what runs around it on this
         // thread. The panic hook has reported it; the worker goes on serving.
-        let waker = catch(|| job.run(&become_idle, shared.config.propagate_context, &mut kept))
+        // Whether more is queued: the next message is taken now, for this worker.
+        let mut more = || {
+            if next.is_none() {
+                next = shared.jobs_rx.try_recv().ok();
+            }
+            next.is_some()
+        };
+        let propagate = shared.config.propagate_context;
+        let waker = catch(|| job.run(&become_idle, propagate, &mut kept, &mut more))
             .ok()
             .flatten();
         if counted_idle.get() {

@@ -607,13 +607,14 @@ where
         finishing: &dyn Fn(),
         propagate: bool,
         kept: &mut Kept,
+        more: &mut dyn FnMut() -> bool,
     ) -> Option<Waker> {
         if !self.task.start() {
             return None; // cancelled while queued
         }
         // SAFETY: `start` just moved the task out of `PENDING`.
         let (f, context) = unsafe { self.take_closure() };
-        let outcome = catch(|| context.run(propagate, kept, f)).map_err(TaskError::Panicked);
+        let outcome = catch(|| context.run(propagate, kept, more, f)).map_err(TaskError::Panicked);
         self.task.finish(outcome, finishing)
     }
 }

@@ -1,6 +1,7 @@
 //! Context propagation: each job runs in a copy of the submitter's context taken at submit;
 //! what a job sets is invisible to the submitter and to the next job on the same worker.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -123,4 +124,71 @@ fn a_panicking_drop_of_a_kept_value_does_not_stop_the_worker() {
     assert_eq!(job.result(), Ok(true));
     assert!(dropped(&drops, 1));
     assert_eq!(pool.submit(|| 2).unwrap().result(), Ok(2));
+}
+
+/// Once a job's `result()` returned with nothing queued behind it, the values only its
+/// context still held are gone: the worker keeps nothing past the end of a burst.
+#[test]
+fn after_the_last_result_no_captured_value_is_held_by_the_pool() {
+    let pool = ThreadPool::builder().max_workers(2).build().unwrap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    for round in 1..=20 {
+        let token = HELD.set(Arc::new(Tracked(drops.clone(), false)));
+        let handles: Vec<_> = (0..round * 10)
+            .map(|_| pool.submit(|| HELD.with(|v| v.is_some())).unwrap())
+            .collect();
+        for handle in handles {
+            assert_eq!(handle.result(), Ok(true));
+        }
+        // The submitter's reset drops the last reference: nothing else holds it now.
+        HELD.reset(token).unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), round, "round {round}");
+    }
+}
+
+/// A job whose submitter let go of the values before the job ended: they are dropped
+/// before the job's waiters are woken (the waker reads the count on the worker).
+#[test]
+fn values_only_a_finished_job_held_are_dropped_before_its_waiters_are_woken() {
+    struct SeeDrops(Arc<AtomicUsize>, std::sync::mpsc::Sender<usize>);
+    impl std::task::Wake for SeeDrops {
+        fn wake(self: Arc<Self>) {
+            let _ = self.1.send(self.0.load(Ordering::SeqCst));
+        }
+    }
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    for round in 1..=20 {
+        let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+        let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+        let token = HELD.set(Arc::new(Tracked(drops.clone(), false)));
+        let mut job = Box::pin(pool.submit(move || gate_rx.recv().is_ok()).unwrap());
+        HELD.reset(token).unwrap(); // the job holds the last reference now
+        let waker = std::task::Waker::from(Arc::new(SeeDrops(drops.clone(), seen_tx)));
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(job.as_mut().poll(&mut cx).is_pending());
+        gate_tx.send(()).unwrap();
+        assert_eq!(
+            seen_rx.recv(),
+            Ok(round),
+            "dropped before the wake, round {round}"
+        );
+        assert_eq!(job.as_mut().poll(&mut cx), std::task::Poll::Ready(Ok(true)));
+    }
+}
+
+/// The same seen from `result()`.
+#[test]
+fn values_only_a_finished_job_held_are_dropped_before_its_result_returns() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    for round in 1..=20 {
+        let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+        let token = HELD.set(Arc::new(Tracked(drops.clone(), false)));
+        let job = pool.submit(move || gate_rx.recv().is_ok()).unwrap();
+        HELD.reset(token).unwrap();
+        gate_tx.send(()).unwrap();
+        assert_eq!(job.result(), Ok(true));
+        assert_eq!(drops.load(Ordering::SeqCst), round, "round {round}");
+    }
 }
