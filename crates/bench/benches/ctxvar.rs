@@ -694,6 +694,69 @@ fn task_group(c: &mut Criterion) {
     }
 }
 
+/// What this machine charges for the atomic operations the context switch and the copy
+/// cannot do without: `run` takes and releases the context's entered flag (a
+/// compare-and-swap and a release store), a copy and its drop count the map's version up
+/// and down (two read-modify-writes). Timed against the operations themselves, in the
+/// same rounds, so that `run(noop)` and `copy_context` can be read against their floor.
+fn atomic_floor_paired(_: &mut Criterion) {
+    use std::sync::atomic::AtomicBool;
+    static V: ContextVar<u64> = ContextVar::new("floor");
+    V.set(1);
+    let ctx = copy_context();
+    let flag = AtomicBool::new(false);
+    let count = AtomicUsize::new(0);
+    let shared = Arc::new(0u64);
+    let timed = |n: u64, f: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        start.elapsed()
+    };
+    let mut contenders: Vec<Contender<'_>> = vec![
+        (
+            "contexture run(noop)",
+            Box::new(|n| timed(n, &|| ctx.run(|| black_box(())).unwrap())),
+        ),
+        (
+            "contexture copy_context + drop",
+            Box::new(|n| timed(n, &|| drop(black_box(copy_context())))),
+        ),
+        (
+            "compare_exchange + release store",
+            Box::new(|n| {
+                timed(n, &|| {
+                    let flag = black_box(&flag);
+                    let _ =
+                        flag.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed);
+                    flag.store(false, Ordering::Release);
+                })
+            }),
+        ),
+        (
+            "fetch_add + fetch_sub",
+            Box::new(|n| {
+                timed(n, &|| {
+                    let count = black_box(&count);
+                    count.fetch_add(1, Ordering::Relaxed);
+                    count.fetch_sub(1, Ordering::Release);
+                })
+            }),
+        ),
+        (
+            "Arc clone + drop",
+            Box::new(|n| timed(n, &|| drop(black_box(shared.clone())))),
+        ),
+    ];
+    paired::run(
+        "ctxvar atomic floor: run and copy against the atomics they need",
+        &mut contenders,
+        2,
+        1_000_000,
+    );
+}
+
 criterion_group!(
     benches,
     get,
@@ -704,7 +767,8 @@ criterion_group!(
     set_rebind_paired,
     adapter_paired,
     first_get_paired,
-    first_set_after_copy_paired
+    first_set_after_copy_paired,
+    atomic_floor_paired
 );
 criterion_group!(task_group_benches, task_group);
 criterion_main!(benches, task_group_benches);
