@@ -203,6 +203,53 @@ fn churn(c: &mut Criterion) {
     group.finish();
 }
 
+/// The `churn` row paired: a thread spawned, touching storage (ours: a `Local` whose value is
+/// created on that first access and dropped by the exit cleanup; the anchor: a
+/// `ThreadLocal`, which keeps a value until the `ThreadLocal` itself drops and hands it to
+/// the next thread that gets the recycled id, so most of its touches are hits), and joined;
+/// against the same spawn and join with nothing touched ("no_local"). The three alternate
+/// batch by batch, forward and reverse order, paired medians: thread spawns on this shared
+/// machine drift too much for the criterion group's one-contender-after-another to say
+/// anything about a 10% target.
+fn churn_paired(_: &mut Criterion) {
+    static OURS: Local<u64> = Local::new();
+    static ANCHOR: ThreadLocal<u64> = ThreadLocal::new();
+    fn spawn_join(n: u64, touch: fn()) -> Duration {
+        let start = Instant::now();
+        for _ in 0..n {
+            thread::spawn(touch).join().unwrap();
+        }
+        start.elapsed()
+    }
+    let mut contenders: Vec<Contender<'_>> = vec![
+        (
+            "contexture",
+            Box::new(|n| {
+                spawn_join(n, || {
+                    black_box(OURS.get_or(|| 1));
+                })
+            }),
+        ),
+        (
+            "no_local",
+            Box::new(|n| {
+                spawn_join(n, || {
+                    black_box(1u64);
+                })
+            }),
+        ),
+        (
+            "thread_local",
+            Box::new(|n| {
+                spawn_join(n, || {
+                    black_box(ANCHOR.get_or(|| 1));
+                })
+            }),
+        ),
+    ];
+    paired::run("local spawn+touch+join (paired)", &mut contenders, 1, 200);
+}
+
 criterion_group!(
     benches,
     get_present,
@@ -210,6 +257,7 @@ criterion_group!(
     first_access,
     first_access_paired,
     new_store_drop,
-    churn
+    churn,
+    churn_paired
 );
 criterion_main!(benches);

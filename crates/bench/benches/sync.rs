@@ -625,6 +625,55 @@ fn reentrant_tight_loop(c: &mut Criterion) {
     paired.report("sync rlock x3 nested, tight loop: per nest of three");
 }
 
+/// The `contended` row paired: two threads take one lock in turn, the same fixed work inside
+/// and after the critical section, ours against parking_lot's and std's `Mutex<()>`,
+/// interleaved batch by batch in a rotating order, with paired medians (the criterion group
+/// above runs one contender after the other, and its rows swing between a fast and a slow
+/// mode from run to run). A batch of `n` is `n / 2` sections per thread, so the time is per
+/// acquire + release (half the criterion row's, which counts one section of each thread).
+fn contended_paired(c: &mut Criterion) {
+    let shared = AtomicUsize::new(0);
+    let bump = || {
+        let v = shared.load(Ordering::Relaxed);
+        shared.store(work(v as u64) as usize, Ordering::Relaxed);
+    };
+    let parking_lot_mutex = parking_lot::Mutex::new(());
+    let std_mutex = std::sync::Mutex::new(());
+    // Sections per thread for a batch of `n` acquires in all (at least one each).
+    let each = |n: u64| n.div_ceil(2);
+    let paired = Interleaved::new(
+        40_000,
+        vec![
+            ("contexture", Box::new(|n| now::lock_contended(each(n)))),
+            (
+                "parking_lot",
+                Box::new(|n| {
+                    two_threads(each(n), || {
+                        let _guard = parking_lot_mutex.lock();
+                        bump();
+                    })
+                }),
+            ),
+            (
+                "std",
+                Box::new(|n| {
+                    two_threads(each(n), || {
+                        let _guard = std_mutex.lock().unwrap();
+                        bump();
+                    })
+                }),
+            ),
+        ],
+    );
+    let mut group = c.benchmark_group("sync lock 2 threads contended (paired)");
+    group.sample_size(20);
+    for (i, name) in paired.names().into_iter().enumerate() {
+        group.bench_function(name, |b| b.iter_custom(|iters| paired.time(i, iters)));
+    }
+    group.finish();
+    paired.report("sync lock 2 threads contended: per acquire+release");
+}
+
 /// `rounds` barrier rounds by `parties` threads (the main thread one of them); the time.
 fn barrier_rounds(parties: usize, rounds: u64, wait: impl Fn() + Sync) -> Duration {
     let start_line = Barrier::new(parties);
@@ -850,6 +899,7 @@ criterion_group!(
 criterion_group!(
     paired_rows,
     reentrant_tight_loop,
+    contended_paired,
     barrier_cpu_use,
     ping_pong_paired
 );
