@@ -6,6 +6,7 @@ use std::hint::black_box;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use contexture_bench::interleaved::Contender as RotatingContender;
 use contexture_bench::paired::{self, Contender};
 use contexture_local::Local;
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -207,10 +208,10 @@ fn churn(c: &mut Criterion) {
 /// created on that first access and dropped by the exit cleanup; the anchor: a
 /// `ThreadLocal`, which keeps a value until the `ThreadLocal` itself drops and hands it to
 /// the next thread that gets the recycled id, so most of its touches are hits), and joined;
-/// against the same spawn and join with nothing touched ("no_local"). The three alternate
-/// batch by batch, forward and reverse order, paired medians: thread spawns on this shared
-/// machine drift too much for the criterion group's one-contender-after-another to say
-/// anything about a 10% target.
+/// against the same spawn and join with nothing touched ("no_local"). The three take turns
+/// batch by batch in a rotating order (a spawn's cost depends on what the thread before it
+/// left behind), paired medians: thread spawns on this shared machine drift too much for the
+/// criterion group's one-contender-after-another to say anything about a 10% target.
 fn churn_paired(_: &mut Criterion) {
     static OURS: Local<u64> = Local::new();
     static ANCHOR: ThreadLocal<u64> = ThreadLocal::new();
@@ -221,7 +222,7 @@ fn churn_paired(_: &mut Criterion) {
         }
         start.elapsed()
     }
-    let mut contenders: Vec<Contender<'_>> = vec![
+    let contenders: Vec<RotatingContender<'_>> = vec![
         (
             "contexture",
             Box::new(|n| {
@@ -247,7 +248,7 @@ fn churn_paired(_: &mut Criterion) {
             }),
         ),
     ];
-    paired::run("local spawn+touch+join (paired)", &mut contenders, 1, 200);
+    paired::run_rotating("local spawn+touch+join (paired)", contenders, 200, 201);
 }
 
 criterion_group!(
