@@ -565,6 +565,72 @@ paired, 9 rounds of up to 100000 jobs (medians):
         assert!(!actor.contains("submit"), "{actor}");
     }
 
+    #[test]
+    fn the_spawn_and_contended_lock_blocks_become_paired_rows() {
+        // What `paired::run_rotating` (local) and `Interleaved::report` (sync) print, with
+        // criterion's lines of the sync group around it.
+        let log = "\
+Benchmarking sync lock 2 threads contended (paired)/std: Analyzing
+sync lock 2 threads contended (paired)/std
+                        time:   [28.195 ns 31.023 ns 34.390 ns]
+
+sync lock 2 threads contended: per acquire+release: paired, 4932 rounds, alternating order (medians):
+    contexture                               24.99 ns/op
+    parking_lot                              34.12 ns/op
+    std                                      24.78 ns/op
+    contexture / parking_lot: 0.803 (1591 of 4932 rounds > 1)
+    contexture / std: 1.000 (2474 of 4932 rounds > 1)
+
+local spawn+touch+join (paired): paired, 201 rounds, alternating order (medians):
+    contexture                            25727.26 ns/op
+    no_local                              24951.69 ns/op
+    thread_local                          25423.88 ns/op
+    contexture / no_local: 1.020 (171 of 201 rounds > 1)
+    contexture / thread_local: 1.016 (167 of 201 rounds > 1)
+
+";
+        let blocks = parse_paired(log);
+        assert_eq!(blocks.len(), 2, "{blocks:?}");
+        assert_eq!(
+            blocks[0].group,
+            "sync lock 2 threads contended: per acquire+release"
+        );
+        assert_eq!(blocks[0].rounds, "4932 rounds, alternating order");
+        assert_eq!(
+            blocks[0].ratios[&("contexture".to_owned(), "parking_lot".to_owned())],
+            0.803
+        );
+        assert_eq!(blocks[1].group, "local spawn+touch+join (paired)");
+        assert_eq!(blocks[1].contenders.len(), 3);
+        assert_eq!(
+            blocks[1].ratios[&("contexture".to_owned(), "no_local".to_owned())],
+            1.02
+        );
+
+        let rows = rows(&[], &blocks, &BTreeMap::new());
+        let header = Header::default();
+        let local = render_crate(&header, "local", &rows);
+        assert!(
+            local.contains(
+                "| spawn+touch+join (paired) | 25727 | no_local 24952 (1.02×); thread_local 25424 (1.02×) | — | paired, 201 rounds, alternating order |"
+            ),
+            "{local}"
+        );
+        let sync = render_crate(&header, "sync", &rows);
+        assert!(
+            sync.contains(
+                "| lock 2 threads contended: per acquire+release | 25.0 | parking_lot 34.1 (0.80×); std 24.8 (1.00×) | — | paired, 4932 rounds, alternating order |"
+            ),
+            "{sync}"
+        );
+        // `no_local` is a baseline, not the chart's fastest Rust anchor.
+        let data = chart_data(&rows);
+        assert!(
+            data.contains("local\tspawn+touch+join (paired)\t25727.26\tthread_local\t"),
+            "{data}"
+        );
+    }
+
     fn sample(group: &str, function: &str, value: Option<&str>, ns: f64) -> Sample {
         Sample {
             group: group.to_owned(),

@@ -6,6 +6,7 @@ use std::hint::black_box;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use contexture_bench::interleaved::Contender as RotatingContender;
 use contexture_bench::paired::{self, Contender};
 use contexture_local::Local;
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -203,6 +204,53 @@ fn churn(c: &mut Criterion) {
     group.finish();
 }
 
+/// The `churn` row paired: a thread spawned, touching storage (ours: a `Local` whose value is
+/// created on that first access and dropped by the exit cleanup; the anchor: a
+/// `ThreadLocal`, which keeps a value until the `ThreadLocal` itself drops and hands it to
+/// the next thread that gets the recycled id, so most of its touches are hits), and joined;
+/// against the same spawn and join with nothing touched ("no_local"). The three take turns
+/// batch by batch in a rotating order (a spawn's cost depends on what the thread before it
+/// left behind), paired medians: thread spawns on this shared machine drift too much for the
+/// criterion group's one-contender-after-another to say anything about a 10% target.
+fn churn_paired(_: &mut Criterion) {
+    static OURS: Local<u64> = Local::new();
+    static ANCHOR: ThreadLocal<u64> = ThreadLocal::new();
+    fn spawn_join(n: u64, touch: fn()) -> Duration {
+        let start = Instant::now();
+        for _ in 0..n {
+            thread::spawn(touch).join().unwrap();
+        }
+        start.elapsed()
+    }
+    let contenders: Vec<RotatingContender<'_>> = vec![
+        (
+            "contexture",
+            Box::new(|n| {
+                spawn_join(n, || {
+                    black_box(OURS.get_or(|| 1));
+                })
+            }),
+        ),
+        (
+            "no_local",
+            Box::new(|n| {
+                spawn_join(n, || {
+                    black_box(1u64);
+                })
+            }),
+        ),
+        (
+            "thread_local",
+            Box::new(|n| {
+                spawn_join(n, || {
+                    black_box(ANCHOR.get_or(|| 1));
+                })
+            }),
+        ),
+    ];
+    paired::run_rotating("local spawn+touch+join (paired)", contenders, 200, 201);
+}
+
 criterion_group!(
     benches,
     get_present,
@@ -210,6 +258,7 @@ criterion_group!(
     first_access,
     first_access_paired,
     new_store_drop,
-    churn
+    churn,
+    churn_paired
 );
 criterion_main!(benches);

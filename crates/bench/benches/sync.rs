@@ -33,6 +33,10 @@ fn uncontended(c: &mut Criterion) {
 }
 
 /// Two threads take one lock in turn, fixed work inside and outside the critical section.
+///
+/// Ours runs `sync_rows`' `lock_contended` (its lock and value are locals of that function)
+/// and the anchors' locks and value are locals here: their placement differs, which alone
+/// moves the ratio; `contended_paired` lays them out alike.
 fn contended(c: &mut Criterion) {
     let mut group = c.benchmark_group("sync lock 2 threads contended");
     let shared = AtomicUsize::new(0);
@@ -625,6 +629,88 @@ fn reentrant_tight_loop(c: &mut Criterion) {
     paired.report("sync rlock x3 nested, tight loop: per nest of three");
 }
 
+/// A lock and the value it guards on one cache line of their own (as a `Mutex<usize>` keeps
+/// them), the same for every contender of `contended_paired`: where the compiler happens
+/// to put two separate locals decides whether a spinning waiter's reads of the lock word
+/// steal the line of the value the holder is writing, which moved ours ÷ parking_lot by
+/// about 20% in either direction in trial runs.
+#[repr(align(128))]
+struct Guarded<L> {
+    lock: L,
+    value: AtomicUsize,
+}
+
+impl<L> Guarded<L> {
+    fn new(lock: L) -> Self {
+        Guarded {
+            lock,
+            value: AtomicUsize::new(0),
+        }
+    }
+
+    /// The section's work on the value (a Relaxed load + store: only the lock makes it
+    /// exact, as in Python's `x += 1`).
+    fn bump(&self) {
+        let v = self.value.load(Ordering::Relaxed);
+        self.value.store(work(v as u64) as usize, Ordering::Relaxed);
+    }
+}
+
+/// The `contended` row paired: two threads take one lock in turn, the same fixed work inside
+/// and after the critical section, ours against parking_lot's and std's `Mutex<()>`,
+/// interleaved batch by batch in a rotating order, with paired medians (the criterion group
+/// above runs one contender after the other, and its rows swing between a fast and a slow
+/// mode from run to run). Every contender's lock and value are laid out alike
+/// ([`Guarded`]), fresh for each batch. A batch of `n` is `n / 2` sections per thread, so
+/// the time is per acquire + release (half the criterion row's, which counts one section of
+/// each thread).
+fn contended_paired(c: &mut Criterion) {
+    // Sections per thread for a batch of `n` acquires in all (at least one each).
+    let each = |n: u64| n.div_ceil(2);
+    let paired = Interleaved::new(
+        40_000,
+        vec![
+            (
+                "contexture",
+                Box::new(|n| {
+                    let guarded = Guarded::new(Lock::new());
+                    two_threads(each(n), || {
+                        let _guard = guarded.lock.lock();
+                        guarded.bump();
+                    })
+                }),
+            ),
+            (
+                "parking_lot",
+                Box::new(|n| {
+                    let guarded = Guarded::new(parking_lot::Mutex::new(()));
+                    two_threads(each(n), || {
+                        let _guard = guarded.lock.lock();
+                        guarded.bump();
+                    })
+                }),
+            ),
+            (
+                "std",
+                Box::new(|n| {
+                    let guarded = Guarded::new(std::sync::Mutex::new(()));
+                    two_threads(each(n), || {
+                        let _guard = guarded.lock.lock().unwrap();
+                        guarded.bump();
+                    })
+                }),
+            ),
+        ],
+    );
+    let mut group = c.benchmark_group("sync lock 2 threads contended (paired)");
+    group.sample_size(20);
+    for (i, name) in paired.names().into_iter().enumerate() {
+        group.bench_function(name, |b| b.iter_custom(|iters| paired.time(i, iters)));
+    }
+    group.finish();
+    paired.report("sync lock 2 threads contended: per acquire+release");
+}
+
 /// `rounds` barrier rounds by `parties` threads (the main thread one of them); the time.
 fn barrier_rounds(parties: usize, rounds: u64, wait: impl Fn() + Sync) -> Duration {
     let start_line = Barrier::new(parties);
@@ -850,6 +936,7 @@ criterion_group!(
 criterion_group!(
     paired_rows,
     reentrant_tight_loop,
+    contended_paired,
     barrier_cpu_use,
     ping_pong_paired
 );

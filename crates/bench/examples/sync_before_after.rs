@@ -17,6 +17,11 @@
 #[path = "../src/paired.rs"]
 mod paired;
 
+// `paired`'s rotating runner is built on it.
+#[allow(unreachable_pub, dead_code)]
+#[path = "../src/interleaved.rs"]
+mod interleaved;
+
 // The rows' source itself, for the same reason; it defines `sync_rows::now`.
 #[allow(unreachable_pub, dead_code, unused_macros)]
 #[macro_use]

@@ -8,19 +8,22 @@
 
 use std::time::Duration;
 
+use crate::interleaved::{self, Interleaved, Summary};
+
 /// One contender: a name (ours start with `contexture`) and a function that runs `n`
 /// operations and returns how long they took (setup excluded).
 pub type Contender<'a> = (&'static str, Box<dyn FnMut(u64) -> Duration + 'a>);
 
 /// Rounds recorded per group: `$CONTEXTURE_PAIRED_ROUNDS`, else 5 with criterion's
-/// `--quick`, else 21 (odd, so that both orders are (almost) equally represented).
-fn round_count() -> usize {
+/// `--quick`, else `default` (21 for [`run`]: odd, so that both orders are (almost) equally
+/// represented).
+fn round_count(default: usize) -> usize {
     let quick = std::env::args().any(|a| a == "--quick");
     std::env::var("CONTEXTURE_PAIRED_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
         .filter(|&r| r > 0)
-        .unwrap_or(if quick { 5 } else { 21 })
+        .unwrap_or(if quick { 5 } else { default })
 }
 
 /// Whether the bench's command line filters this group out (criterion's filter argument:
@@ -56,7 +59,7 @@ pub fn run(
     }
     let n = contenders.len();
     let mut rounds = Vec::new();
-    for round in 0..=round_count() {
+    for round in 0..=round_count(21) {
         let mut per_op = vec![0.0; n];
         for k in 0..n {
             let i = if round % 2 == 0 { k } else { n - 1 - k };
@@ -101,4 +104,33 @@ pub fn run(
         }
     }
     rounds
+}
+
+/// For contenders whose cost depends on their place in a round (thread spawns: what the
+/// previous contender left behind): [`Interleaved`]'s order, which also rotates the first
+/// contender, so that each runs in every position and next to every other, instead of
+/// [`run`]'s forward and reverse, which keeps a middle contender in the middle. One
+/// unrecorded warm-up batch per contender, then `rounds` rounds of `batch` operations
+/// (`$CONTEXTURE_PAIRED_ROUNDS` or 5 with `--quick` instead); prints the block of
+/// [`Interleaved::report`] titled `group` and returns its summary (`None` when the command
+/// line filters the group out). The first contender is ours.
+pub fn run_rotating(
+    group: &str,
+    contenders: Vec<interleaved::Contender<'_>>,
+    batch: u64,
+    rounds: usize,
+) -> Option<Summary> {
+    if filtered_out(group) {
+        return None;
+    }
+    for (_, contender) in &contenders {
+        contender(batch);
+    }
+    let paired = Interleaved::new(batch, contenders);
+    for _ in 0..round_count(rounds) {
+        paired.time(0, batch);
+    }
+    paired.report(group);
+    println!();
+    Some(paired.medians())
 }
