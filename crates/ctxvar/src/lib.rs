@@ -149,14 +149,17 @@
 //!   rebinds a var, its token dropped, ≤ 29 ns at every size ("set (rebind, token
 //!   dropped)", paired).
 //! - `copy_context()`: flat in the number of vars, ≤ 10 ns ("copy_context/…": flat, but
-//!   **missed** at ~26 ns, as is `run(noop)` below at ~20 ns; see below); the first
+//!   **missed** at ~26 ns, as is `run(noop)` below at ~20 ns: on this machine the atomic
+//!   operations they need cost more than that, see "atomic floor" and below); the first
 //!   `set` after it, copy and drops included, well under CPython's
 //!   `ctx = copy_context(); ctx.run(var.set, v)` ("first set after copy_context", paired
 //!   with CPython): **missed above a few vars**, see below.
 //! - `run(noop)` ≤ 10 ns; the first `get` after entering a context ≤ 5 ns more than a later
 //!   one ("first get after entering", paired: `run(get)` against `run(noop)`).
 //! - The future adapter, per poll: ≤ 1.5× a `tokio::task_local!` scope ("adapter: poll
-//!   again and again …", paired): **missed**, see below.
+//!   again and again with_current_context …", paired). `in_context` (a shared context)
+//!   also takes and releases the context's entered flag on every poll, one
+//!   compare-and-swap more: it is not held to this bound.
 //! - `TaskGroup` of 100 trivial tasks: ≤ 1.2× tokio's `JoinSet` ("TaskGroup 100 tasks …",
 //!   paired).
 //!
@@ -179,12 +182,16 @@
 //!   would keep a value the copy shadows alive after its own context is gone (a context's
 //!   values are dropped with its last handle), so the path copy stays.
 //! - The adapter's poll is two full switches of the thread's state (map, context id, stamp,
-//!   the uniqueness flag, the nested-entry check) against tokio's two swaps of one slot.
-//! - `run(noop)` is 66 instructions, as in the code of 2026-11-25, and `copy_context()` 99
-//!   (140 then; callgrind); that older code measures the same ~17–18 ns a `run` on this
-//!   machine today. Earlier runs of code with these counts reported 5.7 and 3.8 ns, so the
-//!   time is not the instruction count: a stall in the thread-state switch (the kind the
-//!   field layout above removed once), or this VM, is the first thing to look for.
+//!   the uniqueness flag, the nested-entry check) against tokio's two swaps of one slot:
+//!   74 instructions with an opaque inner future against tokio's 63 (callgrind,
+//!   2026-12-03), once `InContext::poll` is inlined into its caller (95 before).
+//! - `run(noop)` and `copy_context()` are bounded by atomics on this machine: an
+//!   uncontended read-modify-write costs 9–10 ns here (a standalone loop, 2026-12-03),
+//!   where the earlier reports of 5.7 and 3.8 ns for the same instruction counts were
+//!   made. `run` needs one compare-and-swap and a release store (the entered flag: the
+//!   context may be entered from another thread); a copy and its drop count the version
+//!   up and down. The "atomic floor" rows time them against exactly those operations in
+//!   the same rounds. An [`OwnedContext`] (or [`Context::run_mut`]) skips the flag.
 //!
 //! # Cargo features
 //!

@@ -105,10 +105,10 @@
 //!   (paired)"). It happens once per thread and also arms the exit cleanup that
 //!   `thread_local` does not do at all.
 //! - A thread that spawns, touches a `Local` and is joined: ≤ 1.1× the same loop without a
-//!   `Local` ("spawn+touch+join"), exit cleanup included: **unproven** by the report, whose
-//!   row is criterion's (each contender minutes after the other; thread spawns on this
-//!   machine swing it from 0.81× in the run before to 1.80× in this one); it needs a paired
-//!   row.
+//!   `Local` ("spawn+touch+join (paired)", exit cleanup included; the contenders rotate
+//!   which goes first). The criterion row "spawn+touch+join" runs each contender minutes
+//!   after the other, and thread spawns on this machine swing it from 0.81× to 1.80×
+//!   between reports: read the paired one.
 //!
 //! std's `thread_local!` is shown for scale: it is per static, not per object, so a `Local`
 //! pays an index into its thread's buckets that a `thread_local!` key does not.
