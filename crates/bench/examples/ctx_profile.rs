@@ -172,6 +172,21 @@ fn main() {
                 let _ = black_box(own.run_mut(|| fut.as_mut().poll(&mut cx)));
             });
         }
+        "wrap_ready" => {
+            V.set(1);
+            let mut cx = TaskContext::from_waker(Waker::noop());
+            timed_loop_mut(n, || {
+                let mut f = std::pin::pin!(std::future::ready(1u64).with_current_context());
+                let _ = black_box(f.as_mut().poll(&mut cx));
+            });
+        }
+        "tokio_wrap_ready" => {
+            let mut cx = TaskContext::from_waker(Waker::noop());
+            timed_loop_mut(n, || {
+                let mut f = std::pin::pin!(TASK_LOCAL.scope(1, std::future::ready(1u64)));
+                let _ = black_box(f.as_mut().poll(&mut cx));
+            });
+        }
         "tokio_opaque" => {
             let mut fut = Box::pin(TASK_LOCAL.scope(1, Opaque));
             adapter_loop(fut.as_mut(), n);
