@@ -124,3 +124,23 @@ fn a_panicking_drop_of_a_kept_value_does_not_stop_the_worker() {
     assert!(dropped(&drops, 1));
     assert_eq!(pool.submit(|| 2).unwrap().result(), Ok(2));
 }
+
+static HELD2: ContextVar<Arc<Tracked>> = ContextVar::new("held2");
+
+/// Two values whose `Drop` panics, the last references to them held by the worker (a job
+/// handed its captured values back): both dropped, no abort, the worker goes on serving.
+#[test]
+fn two_panicking_drops_of_kept_values_neither_abort_nor_stop_the_worker() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let first = HELD.set(Arc::new(Tracked(drops.clone(), true)));
+    let second = HELD2.set(Arc::new(Tracked(drops.clone(), true)));
+    let job = pool.submit(move || gate_rx.recv().is_ok()).unwrap();
+    HELD2.reset(second).unwrap();
+    HELD.reset(first).unwrap(); // the job holds the last reference now
+    gate_tx.send(()).unwrap();
+    assert_eq!(job.result(), Ok(true));
+    assert!(dropped(&drops, 2));
+    assert_eq!(pool.submit(|| 2).unwrap().result(), Ok(2));
+}
