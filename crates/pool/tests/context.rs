@@ -175,3 +175,31 @@ fn a_value_a_job_overwrote_is_dropped_while_the_job_still_runs() {
         "the overwritten value was dropped while the job ran"
     );
 }
+
+/// A done callback (run on the worker as the job ends) that waits until the job's values
+/// are gone, the job having held the last reference to them: a lease returned to its pool
+/// on drop, which the callback takes again. The values must be dropped with the job's
+/// context, not after the worker's callbacks.
+#[test]
+#[ignore = "open: the worker's Kept holds the job's reference until it goes back for work, after the done callbacks, so such a callback waits forever (here 10 s, then fails)"]
+fn a_done_callback_waiting_for_the_jobs_values_to_be_dropped_does_not_hang() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let token = HELD.set(Arc::new(Tracked(drops.clone(), false)));
+    let job = pool.submit(move || gate_rx.recv().is_ok()).unwrap();
+    HELD.reset(token).unwrap(); // the job holds the last reference now
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    let seen_drops = drops.clone();
+    job.add_done_callback(move |_| {
+        let _ = seen_tx.send(dropped(&seen_drops, 1));
+    })
+    .unwrap();
+    gate_tx.send(()).unwrap();
+    assert_eq!(job.result(), Ok(true));
+    assert_eq!(
+        seen_rx.recv(),
+        Ok(true),
+        "the job's values were gone when its callback ran"
+    );
+}
