@@ -181,7 +181,6 @@ fn a_value_a_job_overwrote_is_dropped_while_the_job_still_runs() {
 /// on drop, which the callback takes again. The values must be dropped with the job's
 /// context, not after the worker's callbacks.
 #[test]
-#[ignore = "open: the worker's Kept holds the job's reference until it goes back for work, after the done callbacks, so such a callback waits forever (here 10 s, then fails)"]
 fn a_done_callback_waiting_for_the_jobs_values_to_be_dropped_does_not_hang() {
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
     let drops = Arc::new(AtomicUsize::new(0));
