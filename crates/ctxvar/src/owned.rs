@@ -314,6 +314,38 @@ mod tests {
         assert_eq!(outer.get(&V), Some(1));
     }
 
+    /// Inside a `Context` run, an `OwnedContext` entered on top: the `Context` still reads
+    /// its live values on this thread; a token of the `Context` does not reset in the
+    /// `OwnedContext`, nor the reverse.
+    #[test]
+    fn inside_a_context_run_the_context_still_reads_live_and_tokens_stay_apart() {
+        let ctx = crate::Context::new();
+        let mut own = OwnedContext::new();
+        let own_token = own.run(|| V.set(20));
+        ctx.run(|| {
+            let ctx_token = V.set(10);
+            let (seen, ctx_token, own_token) = own.run(|| {
+                let seen = ctx.get(&V);
+                let Err(ResetError::WrongContext(ctx_token)) = V.reset(ctx_token) else {
+                    panic!("a token of the Context reset in the OwnedContext");
+                };
+                (seen, ctx_token, own_token)
+            });
+            assert_eq!(
+                seen,
+                Some(10),
+                "the live value of the Context under the entry"
+            );
+            assert!(matches!(
+                V.reset(own_token),
+                Err(ResetError::WrongContext(_))
+            ));
+            V.reset(ctx_token).unwrap();
+        })
+        .unwrap();
+        assert_eq!((ctx.get(&V), own.get(&V)), (None, Some(20)));
+    }
+
     struct Counted(Arc<AtomicUsize>, bool);
     impl Drop for Counted {
         fn drop(&mut self) {
