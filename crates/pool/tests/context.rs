@@ -202,3 +202,41 @@ fn a_done_callback_waiting_for_the_jobs_values_to_be_dropped_does_not_hang() {
         "the job's values were gone when its callback ran"
     );
 }
+
+/// Holds a pool; counts its drop.
+struct PoolHolder(Option<ThreadPool>, Arc<AtomicUsize>);
+impl Drop for PoolHolder {
+    fn drop(&mut self) {
+        drop(self.0.take());
+        self.1.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+static POOL: ContextVar<Arc<PoolHolder>> = ContextVar::new("pool");
+
+/// The last handle to a pool is a value of a job's context: the worker that drops its
+/// reference to the job's values drops the pool, which shuts down from its own worker.
+/// Neither hangs, and the value is dropped.
+#[test]
+fn a_kept_value_holding_the_last_handle_to_its_pool_drops_it_from_the_worker() {
+    // Waited for: dropped as the job ends; not: when the worker goes back for work.
+    for waited in [true, false] {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+        let token = POOL.set(Arc::new(PoolHolder(Some(pool), drops.clone())));
+        let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+        let job = POOL
+            .with(|held| {
+                let pool = held.unwrap().0.as_ref().unwrap();
+                pool.submit(move || gate_rx.recv().is_ok())
+            })
+            .unwrap();
+        POOL.reset(token).unwrap(); // the job holds the last reference (and so the pool)
+        gate_tx.send(()).unwrap();
+        if waited {
+            job.wait();
+        }
+        assert!(dropped(&drops, 1), "the pool was dropped from its worker");
+        assert!(job.done());
+    }
+}
