@@ -117,8 +117,11 @@ impl OwnedContext {
     #[inline]
     pub fn run<R>(&mut self, f: impl FnOnce() -> R) -> R {
         let here = current::here();
-        let map = std::mem::take(&mut self.map);
-        let entered = here.borrow_mut().enter(map, self.id);
+        // Borrowed before the map is taken: a refused borrow (from inside a `Clone` run by
+        // `get`) panics with the map still here.
+        let mut state = here.borrow_mut();
+        let entered = state.enter(std::mem::take(&mut self.map), self.id);
+        drop(state);
         let mut exit = Exit {
             ctx: self,
             here,
@@ -311,6 +314,38 @@ mod tests {
         assert_eq!(outer.get(&V), Some(1));
     }
 
+    /// Inside a `Context` run, an `OwnedContext` entered on top: the `Context` still reads
+    /// its live values on this thread; a token of the `Context` does not reset in the
+    /// `OwnedContext`, nor the reverse.
+    #[test]
+    fn inside_a_context_run_the_context_still_reads_live_and_tokens_stay_apart() {
+        let ctx = crate::Context::new();
+        let mut own = OwnedContext::new();
+        let own_token = own.run(|| V.set(20));
+        ctx.run(|| {
+            let ctx_token = V.set(10);
+            let (seen, ctx_token, own_token) = own.run(|| {
+                let seen = ctx.get(&V);
+                let Err(ResetError::WrongContext(ctx_token)) = V.reset(ctx_token) else {
+                    panic!("a token of the Context reset in the OwnedContext");
+                };
+                (seen, ctx_token, own_token)
+            });
+            assert_eq!(
+                seen,
+                Some(10),
+                "the live value of the Context under the entry"
+            );
+            assert!(matches!(
+                V.reset(own_token),
+                Err(ResetError::WrongContext(_))
+            ));
+            V.reset(ctx_token).unwrap();
+        })
+        .unwrap();
+        assert_eq!((ctx.get(&V), own.get(&V)), (None, Some(20)));
+    }
+
     struct Counted(Arc<AtomicUsize>, bool);
     impl Drop for Counted {
         fn drop(&mut self) {
@@ -353,6 +388,33 @@ mod tests {
             .join()
             .unwrap();
         assert_eq!(seen, (Some(4), None));
+    }
+
+    /// An entry refused because the thread's state is borrowed (a `Clone` run by `get`
+    /// tries it) panics before anything moved: the context keeps its values.
+    #[test]
+    fn an_entry_refused_from_inside_a_get_keeps_the_values() {
+        use std::cell::RefCell;
+        thread_local! {
+            static WORK: RefCell<Option<OwnedContext>> = const { RefCell::new(None) };
+        }
+        struct Enters;
+        impl Clone for Enters {
+            fn clone(&self) -> Enters {
+                WORK.with(|w| w.borrow_mut().as_mut().map(|work| work.run(|| ())));
+                Enters
+            }
+        }
+        static E: ContextVar<Enters> = ContextVar::new("owned-enters");
+        let mut work = OwnedContext::new();
+        work.run(|| V.set(9));
+        WORK.with(|w| *w.borrow_mut() = Some(work));
+        let token = E.set(Enters);
+        let caught = std::panic::catch_unwind(|| E.get().is_some());
+        assert!(caught.is_err(), "entering while `get` clones is refused");
+        E.reset(token).unwrap();
+        let work = WORK.with(|w| w.borrow_mut().take()).unwrap();
+        assert_eq!(work.get(&V), Some(9), "the refused entry lost nothing");
     }
 
     #[test]

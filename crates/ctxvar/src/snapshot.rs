@@ -83,7 +83,7 @@ impl Snapshot {
     pub fn run<R>(self, f: impl FnOnce() -> R) -> R {
         let here = current::here();
         // Context id 0: the fresh context gets an id only if a token is made in it.
-        let entered = here.borrow_mut().enter(self.0, 0);
+        let entered = here.borrow_mut().enter(self.into_map(), 0);
         let _exit = Exit { here, entered };
         let _extensions = crate::hook::enter_carried(); // exited before the context is left
         f()
@@ -119,7 +119,7 @@ impl Snapshot {
     #[inline]
     pub fn run_keeping<R>(self, f: impl FnOnce() -> R) -> (R, Snapshot) {
         let here = current::here();
-        let entered = here.borrow_mut().enter(self.0, 0);
+        let entered = here.borrow_mut().enter(self.into_map(), 0);
         let mut exit = Exit { here, entered };
         let r = {
             let _extensions = crate::hook::enter_carried(); // exited before the context is left
@@ -166,13 +166,14 @@ impl Snapshot {
     /// assert_eq!(ctx.run(|| V.get()), Ok(Some(3)));
     /// ```
     pub fn into_context(self) -> Context {
-        Context::from_map(self.0)
+        Context::from_map(self.into_map())
     }
 
-    /// The values, for an [`OwnedContext`](crate::OwnedContext).
+    /// The values, moved out (for a run or an [`OwnedContext`](crate::OwnedContext)).
     #[inline]
-    pub(crate) fn into_map(self) -> Map {
-        self.0
+    pub(crate) fn into_map(mut self) -> Map {
+        // Leaves the empty map, whose drop does nothing.
+        std::mem::take(&mut self.0)
     }
 
     /// The value of `var` in these values; a var's default does not count.
@@ -219,6 +220,17 @@ impl fmt::Debug for Snapshot {
         f.debug_struct("Snapshot")
             .field("vars", &self.0.names())
             .finish()
+    }
+}
+
+impl Drop for Snapshot {
+    /// Drops the values only this snapshot holds (it was the last handle to them), one by
+    /// one: a value whose `Drop` panics does not stop the others; the first panic is resumed
+    /// afterwards (swallowed while already unwinding: no abort), as for a
+    /// [`Context`](crate::Context). A shared or empty snapshot only drops its reference.
+    #[inline]
+    fn drop(&mut self) {
+        current::drop_values(std::mem::take(&mut self.0), current::Unwind::Resume);
     }
 }
 

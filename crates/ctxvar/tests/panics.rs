@@ -217,3 +217,27 @@ fn a_panicking_with_closure_leaves_the_var_usable() {
     N.set(12);
     assert_eq!(N.with(|n| n.copied()), Some(12));
 }
+
+/// The last `Snapshot` of a version whose two values panic in `Drop` (a pool worker drops
+/// the references that `run_keeping` handed back this way): every value is dropped and the
+/// first panic comes back, as for a `Context`. A plain drop of the version aborted (the
+/// second panic came while the first unwound through the drop of its entries).
+#[test]
+fn dropping_the_last_snapshot_of_two_panicking_values_drops_all_and_resumes_one_panic() {
+    let (panics, drops) = (counter(), counter());
+    let snapshot = Snapshot::default().run(|| {
+        P1.set(panics_on_drop(&panics));
+        T.set(Tracked::new("t", &drops));
+        P2.set(panics_on_drop(&panics));
+        Snapshot::capture()
+    });
+    // `run_keeping` hands the very same reference back: it is now the last one.
+    let ((), back) = snapshot.run_keeping(|| ());
+    assert_eq!(back.len(), 3);
+    assert_eq!((count(&panics), count(&drops)), (0, 0));
+    let dropped = catch_unwind(AssertUnwindSafe(move || drop(back)));
+    assert!(dropped.is_err(), "the first panic is resumed");
+    assert_eq!((count(&panics), count(&drops)), (2, 1));
+    N.set(1);
+    assert_eq!(N.get(), Some(1));
+}

@@ -191,3 +191,32 @@ fn run_keeping_after_a_nested_write_or_a_panic_keeps_nothing_and_loses_nothing()
         "the captured value is dropped once, with the context"
     );
 }
+
+/// Every kind of write inside `run_keeping` counts: a reset of a token made inside, a
+/// scoped set (set, then reset on drop), a second set of the same var (rebound in place),
+/// a write in an `OwnedContext` or a `Snapshot::run` entered inside. None hands back a
+/// changed version; the caller's values are untouched.
+#[test]
+fn run_keeping_sees_every_kind_of_write() {
+    use contexture_ctxvar::OwnedContext;
+    static V: ContextVar<u32> = ContextVar::new("v");
+    V.set(1);
+    let snapshot = Snapshot::capture();
+    let writes: [&dyn Fn(); 5] = [
+        &|| V.reset(V.set(2)).unwrap(),
+        &|| drop(V.set_scoped(3)),
+        &|| {
+            V.set(4);
+            V.set(5);
+        },
+        &|| drop(OwnedContext::new().run(|| V.set(6))),
+        &|| Snapshot::default().run(|| drop(V.set(7))),
+    ];
+    for write in writes {
+        let ((), back) = snapshot.clone().run_keeping(write);
+        assert!(back.is_empty(), "a write hands nothing back");
+        assert!(snapshot.get(&V) == Some(1) && V.get() == Some(1));
+    }
+    let (seen, back) = snapshot.clone().run_keeping(|| V.get());
+    assert!(seen == Some(1) && back.same_values(&snapshot));
+}

@@ -49,16 +49,15 @@ impl Captured {
 
 /// A worker's references to the captured values of the jobs it ended, while they are all
 /// the same version and more jobs are queued: dropped together, when a job ends with
-/// nothing queued after it (before its waiters are released), when a job with other
-/// values comes (before it runs), when [`Kept::MAX`] are held, and before the worker waits
-/// for work or exits ([`Kept::release`]).
+/// nothing queued after it or with somebody waiting for it or a done callback registered
+/// on it (before its waiters are released: their code may wait for the values to go), when
+/// a job with other values comes (before it runs), when [`Kept::MAX`] are held, and before
+/// the worker waits for work or exits ([`Kept::release`]).
 ///
 /// So when the last job of a burst is done, whatever only the burst's contexts held is
 /// gone before its `result()` returns, as when each job dropped its own. While more jobs
 /// are queued, a held reference can outlive its job by a little: until the worker starts
-/// the next job (when that job carries other values), or until the next job ends (when it
-/// carries the same ones and replaces one of them by a `set`, the replaced value is not
-/// dropped at that `set` but at that job's end, if only this batch still held it).
+/// the next job (when that job carries other values).
 ///
 /// A job's values are counted by the submitting thread (at `submit`) and, without this, the
 /// count was decremented by the worker at the job's end: one cache line moving between

@@ -52,8 +52,9 @@
 //! Each job carries the submitter's context as a [`Snapshot`](contexture_ctxvar::Snapshot)
 //! (one pointer) and runs in a fresh context made from it, dropped with what the job set;
 //! the worker drops its references to the values of a run of jobs with the same ones
-//! together, at the latest when a job ends with nothing queued behind it (before its
-//! waiters are woken) or before a job with other values runs.
+//! together, at the latest when a job ends with nothing queued behind it or somebody
+//! waits for it or registered a callback on it (before its waiters are woken), or before a
+//! job with other values runs.
 //! A panicking job is caught (`catch_unwind`) and becomes [`TaskError::Panicked`]; the
 //! worker goes on. No user code (jobs, callbacks) runs under the pool lock.
 //!
@@ -122,11 +123,11 @@
 //! Now a job hands its reference back when it set nothing
 //! ([`Snapshot::run_keeping`](contexture_ctxvar::Snapshot::run_keeping)), the worker keeps
 //! the references of a run of jobs with the same values while more jobs are queued and
-//! drops them together (at the end of a job with nothing queued behind it, before its
-//! waiters are woken; before a job with other values; at 64; before it waits for work),
-//! and a map version's contents start on the cache line after its counts. Measured, in
-//! fresh processes: 2.5× → 1.2× the empty-context job (the report below has the paired
-//! number).
+//! drops them together (at the end of a job with nothing queued behind it, or that somebody
+//! waits for or registered a callback on, before its waiters are woken; before a job with
+//! other values; at 64; before it waits for work), and a map version's contents start on
+//! the cache line after its counts. Measured, in fresh processes: 2.5× → 1.2× the
+//! empty-context job (the report below has the paired number).
 //!
 //! # Cargo features
 //!

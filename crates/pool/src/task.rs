@@ -220,6 +220,13 @@ impl<T> Task<T> {
         (slow, state)
     }
 
+    /// Whether someone registered on this job (a done callback, a waker, a blocked waiter),
+    /// so far: its ending then runs their code or releases them.
+    #[inline]
+    pub(crate) fn registered(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & SLOW != 0
+    }
+
     /// Moves a pending job to running; `true` if this call did (the caller owns the job).
     pub(crate) fn start(&self) -> bool {
         self.leave_pending(RUNNING).is_ok()
@@ -615,6 +622,13 @@ where
         // SAFETY: `start` just moved the task out of `PENDING`.
         let (f, context) = unsafe { self.take_closure() };
         let outcome = catch(|| context.run(propagate, kept, more, f)).map_err(TaskError::Panicked);
+        if !kept.is_empty() && self.task.registered() {
+            // Someone waits for this job or registered a callback, which runs on this worker
+            // as the job ends: what the worker keeps of the values goes first, as the job's
+            // own context would have, so that they find the last references gone (a lease
+            // returned on drop). (One registered from now on: the window `finish` has too.)
+            kept.release();
+        }
         self.task.finish(outcome, finishing)
     }
 }

@@ -192,3 +192,119 @@ fn values_only_a_finished_job_held_are_dropped_before_its_result_returns() {
         assert_eq!(drops.load(Ordering::SeqCst), round, "round {round}");
     }
 }
+
+static HELD2: ContextVar<Arc<Tracked>> = ContextVar::new("held2");
+
+/// Two values whose `Drop` panics, the last references to them held by the worker (a job
+/// handed its captured values back): both dropped, no abort, the worker goes on serving.
+#[test]
+fn two_panicking_drops_of_kept_values_neither_abort_nor_stop_the_worker() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let first = HELD.set(Arc::new(Tracked(drops.clone(), true)));
+    let second = HELD2.set(Arc::new(Tracked(drops.clone(), true)));
+    let job = pool.submit(move || gate_rx.recv().is_ok()).unwrap();
+    HELD2.reset(second).unwrap();
+    HELD.reset(first).unwrap(); // the job holds the last reference now
+    gate_tx.send(()).unwrap();
+    assert_eq!(job.result(), Ok(true));
+    assert!(dropped(&drops, 2));
+    assert_eq!(pool.submit(|| 2).unwrap().result(), Ok(2));
+}
+
+/// A job that carries the same values as the jobs before it and overwrites one of them:
+/// once the submitter let go, the job held the last reference to the old value, so the
+/// overwrite drops it (as it does in any context that is the last handle). The worker's
+/// kept references to the earlier jobs' values must not keep it alive meanwhile.
+#[test]
+#[ignore = "open: the worker's Kept holds references to the version the job entered, so the job's first write copies it instead of writing in place, and the old value lives in Kept until the job ends (the job waits 10 s here, then fails)"]
+fn a_value_a_job_overwrote_is_dropped_while_the_job_still_runs() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let token = HELD.set(Arc::new(Tracked(drops.clone(), false)));
+    let first = pool.submit(move || gate_rx.recv().is_ok()).unwrap();
+    let overwriter = {
+        let drops = drops.clone();
+        pool.submit(move || {
+            HELD.set(Arc::new(Tracked(Arc::new(AtomicUsize::new(0)), false)));
+            // The old value had no other handle: gone with the overwrite.
+            dropped(&drops, 1)
+        })
+        .unwrap()
+    };
+    HELD.reset(token).unwrap(); // the jobs hold the last references now
+    gate_tx.send(()).unwrap();
+    assert_eq!(first.result(), Ok(true));
+    assert_eq!(
+        overwriter.result(),
+        Ok(true),
+        "the overwritten value was dropped while the job ran"
+    );
+}
+
+/// A done callback (run on the worker as the job ends) that waits until the job's values
+/// are gone, the job having held the last reference to them: a lease returned to its pool
+/// on drop, which the callback takes again. The values must be dropped with the job's
+/// context, not after the worker's callbacks.
+#[test]
+fn a_done_callback_waiting_for_the_jobs_values_to_be_dropped_does_not_hang() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let token = HELD.set(Arc::new(Tracked(drops.clone(), false)));
+    let job = pool.submit(move || gate_rx.recv().is_ok()).unwrap();
+    HELD.reset(token).unwrap(); // the job holds the last reference now
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    let seen_drops = drops.clone();
+    job.add_done_callback(move |_| {
+        let _ = seen_tx.send(dropped(&seen_drops, 1));
+    })
+    .unwrap();
+    gate_tx.send(()).unwrap();
+    assert_eq!(job.result(), Ok(true));
+    assert_eq!(
+        seen_rx.recv(),
+        Ok(true),
+        "the job's values were gone when its callback ran"
+    );
+}
+
+/// Holds a pool; counts its drop.
+struct PoolHolder(Option<ThreadPool>, Arc<AtomicUsize>);
+impl Drop for PoolHolder {
+    fn drop(&mut self) {
+        drop(self.0.take());
+        self.1.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+static POOL: ContextVar<Arc<PoolHolder>> = ContextVar::new("pool");
+
+/// The last handle to a pool is a value of a job's context: the worker that drops its
+/// reference to the job's values drops the pool, which shuts down from its own worker.
+/// Neither hangs, and the value is dropped.
+#[test]
+fn a_kept_value_holding_the_last_handle_to_its_pool_drops_it_from_the_worker() {
+    // Waited for: dropped as the job ends; not: when the worker goes back for work.
+    for waited in [true, false] {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+        let token = POOL.set(Arc::new(PoolHolder(Some(pool), drops.clone())));
+        let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+        let job = POOL
+            .with(|held| {
+                let pool = held.unwrap().0.as_ref().unwrap();
+                pool.submit(move || gate_rx.recv().is_ok())
+            })
+            .unwrap();
+        POOL.reset(token).unwrap(); // the job holds the last reference (and so the pool)
+        gate_tx.send(()).unwrap();
+        if waited {
+            job.wait();
+        }
+        assert!(dropped(&drops, 1), "the pool was dropped from its worker");
+        assert!(job.done());
+    }
+}
