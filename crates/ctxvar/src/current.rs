@@ -12,6 +12,7 @@ use std::ptr::{self, NonNull};
 use crate::loom::Arc;
 use crate::loom::{tls, IdCounter, Ordering};
 use crate::map::{Map, Value};
+use crate::snapshot::Spares;
 
 /// Number of direct-mapped cache slots (indexed by var id).
 const CACHE_SLOTS: usize = 8;
@@ -103,6 +104,14 @@ pub(crate) struct State {
     /// See [`WriteSlot`].
     last_write: Cell<WriteSlot>,
     cache: [Cell<Slot>; CACHE_SLOTS],
+    /// The caller's spare references to the version a
+    /// [`Snapshot::run_keeping_with`](crate::Snapshot::run_keeping_with) entered (a pool
+    /// worker's batch), while it runs; null when none. The first write that finds the
+    /// current map shared drops them before it decides whether to copy, so that they never
+    /// make a write copy what it would have changed in place, nor keep alive a value it
+    /// replaced. Never the last references (the run holds the version, in the state or
+    /// below a nested entry), so dropping them runs no user code.
+    spares: Cell<*mut Spares>,
 }
 
 tls! {
@@ -114,6 +123,7 @@ tls! {
         stamp: 0,
         last_write: Cell::new(NO_WRITE),
         cache: [const { Cell::new(EMPTY_SLOT) }; CACHE_SLOTS],
+        spares: Cell::new(ptr::null_mut()),
     });
 }
 
@@ -257,6 +267,21 @@ impl Here {
         (left, written)
     }
 
+    /// [`Here::leave`] for a run that installed spares: puts the enclosing run's (`outer`)
+    /// back in the same borrow.
+    #[inline]
+    pub(crate) fn leave_restoring(self, entered: &mut Entered, outer: *mut Spares) -> (Map, bool) {
+        let mut state = self.state().borrow_mut();
+        state.spares.set(outer);
+        let written = state.version != entered.entered_at;
+        let prev_map = std::mem::take(&mut entered.prev_map);
+        let left = state.switch(prev_map, entered.prev_id).0;
+        if entered.prev_id & CTX_TAG != 0 {
+            nested_pop(); // no value dropped: the state holds the same version again
+        }
+        (left, written)
+    }
+
     /// [`Here::leave`] for an [`OwnedContext`](crate::OwnedContext): returns the left map
     /// and the id its context had at the end (a token made inside gave it one).
     #[inline]
@@ -376,6 +401,9 @@ impl State {
         fresh: bool,
     ) -> Option<Value> {
         self.version += 1;
+        if !self.unique.get() && !self.spares.get().is_null() {
+            self.drop_spares();
+        }
         let stamp = fresh_id();
         // SAFETY: `unique` is only true while no other handle to the version exists: every
         // clone of `self.map` goes through `share_map`, every replacement through `switch`,
@@ -416,6 +444,9 @@ impl State {
     #[inline]
     pub(crate) fn remove(&mut self, id: u64) -> Option<Value> {
         self.version += 1;
+        if !self.unique.get() && !self.spares.get().is_null() {
+            self.drop_spares();
+        }
         // SAFETY: as in `insert`.
         let old = unsafe { self.map.remove_with(id, self.unique.get(), fresh_id()) };
         // Unless nothing was removed (then no write happened and nothing was learnt).
@@ -425,6 +456,26 @@ impl State {
         self.stamp = self.map.stamp();
         self.last_write.set(NO_WRITE);
         old
+    }
+
+    /// Drops the spare references (see [`State::spares`]) before a write decides whether to
+    /// copy the shared current map; later writes of the run skip this.
+    #[cold]
+    #[inline(never)]
+    fn drop_spares(&mut self) {
+        let spares = self.spares.replace(ptr::null_mut());
+        // SAFETY: a non-null `spares` was installed by `Snapshot::run_keeping_with` from the
+        // `&mut Spares` it was given, which it holds (exclusively, unused meanwhile) until it
+        // restores the enclosing run's pointer: the run is still going on, on this thread,
+        // so the `Spares` is alive and nobody else accesses it.
+        drop(std::mem::take(unsafe { &mut *spares }));
+    }
+
+    /// Installs `spares` (the caller's references to the version just entered) for the run
+    /// that entered it; returns the enclosing run's, for [`Here::leave_restoring`].
+    #[inline]
+    pub(crate) fn install_spares(&mut self, spares: *mut Spares) -> *mut Spares {
+        self.spares.replace(spares)
     }
 
     /// Makes `map`, of context `ctx_id`, current; [`Here::leave`] undoes it.

@@ -16,7 +16,8 @@
 //! - [`Snapshot`]: the current context's values (one pointer) and the [`hook`] extensions
 //!   captured with them, to run one piece of work in later on any thread
 //!   ([`Snapshot::capture`], [`Snapshot::run`], [`Snapshot::run_keeping`]); what pool jobs
-//!   carry.
+//!   carry. [`Spares`]: references to one version kept to be dropped together, lent to a
+//!   run with [`Snapshot::run_keeping_with`] (a pool worker's batch).
 //! - [`OwnedContext`]: a context held by one piece of work that runs in steps (a future's
 //!   polls, an actor message's handler): [`run`](OwnedContext::run) keeps its writes and
 //!   tokens from one step to the next; two words, no atomic operation to enter or leave.
@@ -233,7 +234,7 @@ pub use group::{
 pub use owned::OwnedContext;
 #[cfg(feature = "tokio")]
 pub use rt::{spawn, spawn_blocking};
-pub use snapshot::Snapshot;
+pub use snapshot::{Snapshot, Spares};
 pub use var::{ContextVar, ScopedSet, Token};
 
 #[cfg(all(test, contexture_loom))]

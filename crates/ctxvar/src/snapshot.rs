@@ -118,14 +118,60 @@ impl Snapshot {
     /// As [`run`](Snapshot::run).
     #[inline]
     pub fn run_keeping<R>(self, f: impl FnOnce() -> R) -> (R, Snapshot) {
+        self.run_keeping_with(&mut Spares::new(), f)
+    }
+
+    /// [`run_keeping`](Snapshot::run_keeping) for a caller that keeps other references to
+    /// these same values (`spares`; a pool worker keeps those of the jobs it ended): the run
+    /// holds them, and the first write that finds the values shared drops them before it
+    /// decides whether to copy, so that they never keep alive a value the work replaced,
+    /// nor make it copy what it would have changed in place. The spares no write dropped
+    /// are back in `spares` afterwards. Spares of other values than these are dropped
+    /// before `f` runs.
+    ///
+    /// ```
+    /// use contexture_ctxvar::{ContextVar, Snapshot, Spares};
+    ///
+    /// static V: ContextVar<u8> = ContextVar::new("v");
+    /// V.set(1);
+    /// let mut spares = Spares::new();
+    /// spares.push(Snapshot::capture()).unwrap();
+    /// let (seen, back) = Snapshot::capture().run_keeping_with(&mut spares, || V.get());
+    /// assert_eq!((seen, spares.len()), (Some(1), 1)); // nothing written: kept
+    /// spares.push(back).unwrap();
+    /// let ((), back) = Snapshot::capture().run_keeping_with(&mut spares, || drop(V.set(2)));
+    /// assert!(spares.is_empty() && back.is_empty()); // the write let them go
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`run`](Snapshot::run).
+    #[inline]
+    pub fn run_keeping_with<R>(self, spares: &mut Spares, f: impl FnOnce() -> R) -> (R, Snapshot) {
+        if !spares.is_empty() && !spares.holds(&self) {
+            // Not references to the version entered: they could be the last ones, so they
+            // are not held where a write would drop them under the state's borrow.
+            drop(std::mem::take(spares));
+        }
+        // From here on only through this pointer, which the thread's state holds while `f`
+        // runs (a write may drop them through it); the enclosing run's comes back at exit.
+        let spares: *mut Spares = spares;
         let here = current::here();
-        let entered = here.borrow_mut().enter(self.into_map(), 0);
-        let mut exit = Exit { here, entered };
+        let (entered, outer) = {
+            let mut state = here.borrow_mut();
+            let entered = state.enter(self.into_map(), 0);
+            (entered, state.install_spares(spares))
+        };
+        let mut exit = ExitKeeping {
+            here,
+            entered,
+            outer,
+        };
         let r = {
             let _extensions = crate::hook::enter_carried(); // exited before the context is left
             f()
         };
-        let (map, written) = exit.here.leave(&mut exit.entered);
+        let (map, written) = exit.leave();
         // `leave` took everything: the guard only acts when `f` unwinds.
         std::mem::forget(exit);
         if written {
@@ -215,6 +261,127 @@ impl Snapshot {
     }
 }
 
+/// References to one version of a context's values (the same values, see
+/// [`Snapshot::same_values`]), kept to be dropped together: a pool worker keeps those of
+/// the jobs it ended, and lends them to the next job's run with
+/// [`Snapshot::run_keeping_with`]. Holding only one version is what lets that run check
+/// them in O(1).
+///
+/// ```
+/// use contexture_ctxvar::{ContextVar, Snapshot, Spares};
+///
+/// static V: ContextVar<u8> = ContextVar::new("v");
+/// V.set(1);
+/// let mut spares = Spares::new();
+/// spares.push(Snapshot::capture()).unwrap();
+/// spares.push(Snapshot::capture()).unwrap();
+/// V.set(2); // other values: refused, handed back
+/// assert!(spares.push(Snapshot::capture()).is_err());
+/// assert_eq!(spares.len(), 2);
+/// while let Some(one) = spares.pop() {
+///     drop(one);
+/// }
+/// ```
+#[derive(Default)]
+pub struct Spares(Vec<Snapshot>);
+
+impl Spares {
+    /// No references.
+    ///
+    /// ```
+    /// assert!(contexture_ctxvar::Spares::new().is_empty());
+    /// ```
+    pub fn new() -> Spares {
+        Spares(Vec::new())
+    }
+
+    /// Keeps `snapshot` if it holds the same values as those kept (or none are kept); else
+    /// hands it back. An empty snapshot is accepted only into empty spares.
+    ///
+    /// ```
+    /// use contexture_ctxvar::{Snapshot, Spares};
+    ///
+    /// let mut spares = Spares::new();
+    /// assert!(spares.push(Snapshot::default()).is_ok());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The snapshot, when it holds other values than those kept.
+    #[inline]
+    pub fn push(&mut self, snapshot: Snapshot) -> Result<(), Snapshot> {
+        if self
+            .0
+            .first()
+            .is_some_and(|kept| !kept.same_values(&snapshot))
+        {
+            return Err(snapshot);
+        }
+        self.0.push(snapshot);
+        Ok(())
+    }
+
+    /// One of the references, to drop (each on its own, e.g. with its panic caught), or
+    /// `None` when none is kept.
+    ///
+    /// ```
+    /// use contexture_ctxvar::{Snapshot, Spares};
+    ///
+    /// let mut spares = Spares::new();
+    /// spares.push(Snapshot::capture()).unwrap();
+    /// assert!(spares.pop().is_some() && spares.pop().is_none());
+    /// ```
+    #[inline]
+    pub fn pop(&mut self) -> Option<Snapshot> {
+        self.0.pop()
+    }
+
+    /// Whether `snapshot` holds the values kept here (false when none are kept).
+    ///
+    /// ```
+    /// use contexture_ctxvar::{Snapshot, Spares};
+    ///
+    /// let mut spares = Spares::new();
+    /// assert!(!spares.holds(&Snapshot::capture()));
+    /// spares.push(Snapshot::capture()).unwrap();
+    /// assert!(spares.holds(&Snapshot::capture()));
+    /// ```
+    #[inline]
+    pub fn holds(&self, snapshot: &Snapshot) -> bool {
+        self.0
+            .first()
+            .is_some_and(|kept| kept.same_values(snapshot))
+    }
+
+    /// How many references are kept.
+    ///
+    /// ```
+    /// assert_eq!(contexture_ctxvar::Spares::new().len(), 0);
+    /// ```
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether none is kept.
+    ///
+    /// ```
+    /// assert!(contexture_ctxvar::Spares::default().is_empty());
+    /// ```
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Spares {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Spares")
+            .field("len", &self.0.len())
+            .finish()
+    }
+}
+
 impl fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Snapshot")
@@ -231,6 +398,30 @@ impl Drop for Snapshot {
     #[inline]
     fn drop(&mut self) {
         current::drop_values(std::mem::take(&mut self.0), current::Unwind::Resume);
+    }
+}
+
+/// Leaves the fresh context of [`Snapshot::run_keeping_with`], putting an enclosing run's
+/// spares back (when `f` unwinds, the context is dropped as by [`Exit`]).
+struct ExitKeeping {
+    here: Here,
+    entered: Entered,
+    /// The enclosing run's spares (null: none).
+    outer: *mut Spares,
+}
+
+impl ExitKeeping {
+    #[inline(always)]
+    fn leave(&mut self) -> (Map, bool) {
+        self.here.leave_restoring(&mut self.entered, self.outer)
+    }
+}
+
+impl Drop for ExitKeeping {
+    fn drop(&mut self) {
+        let (map, _) = self.leave();
+        // As in `Exit`: outside the borrow, one by one.
+        current::drop_values(map, current::Unwind::Resume);
     }
 }
 

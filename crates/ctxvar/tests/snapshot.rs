@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{count, counter, Tracked};
-use contexture_ctxvar::{copy_context, Context, ContextVar, ResetError, Snapshot};
+use contexture_ctxvar::{copy_context, Context, ContextVar, ResetError, Snapshot, Spares};
 
 #[test]
 fn work_sees_the_values_at_capture_and_its_sets_stay_inside() {
@@ -219,4 +219,88 @@ fn run_keeping_sees_every_kind_of_write() {
     }
     let (seen, back) = snapshot.clone().run_keeping(|| V.get());
     assert!(seen == Some(1) && back.same_values(&snapshot));
+}
+
+/// `run_keeping_with`: the spares (other references to the same values) are held by the run
+/// and let go at its first write, so that the write changes in place what only the run and
+/// the spares held, and drops the value it replaced at once.
+#[test]
+fn run_keeping_with_lets_the_spares_go_at_the_first_write() {
+    static T: ContextVar<Arc<Tracked>> = ContextVar::new("tracked");
+    let drops = counter();
+    let ctx = Context::new();
+    let (mut spares, snapshot) = ctx
+        .run(|| {
+            T.set(Tracked::new("captured", &drops));
+            let mut spares = Spares::new();
+            spares.push(Snapshot::capture()).unwrap();
+            spares.push(Snapshot::capture()).unwrap();
+            (spares, Snapshot::capture())
+        })
+        .unwrap();
+    drop(ctx); // the snapshot and the spares are the last handles
+               // Read only: the spares come back, and so do the values.
+    let (seen, back) = snapshot
+        .clone()
+        .run_keeping_with(&mut spares, || T.get().is_some());
+    assert!(seen && spares.len() == 2 && back.same_values(&snapshot));
+    drop(back);
+    // A write: the spares go first, the old value goes at the write.
+    let ((), back) = snapshot.run_keeping_with(&mut spares, || {
+        T.set(Tracked::new("inside", &counter()));
+        assert_eq!(count(&drops), 1, "replaced in place and dropped at the set");
+    });
+    assert!(spares.is_empty() && back.is_empty());
+}
+
+#[test]
+fn run_keeping_with_drops_spares_of_other_values_first_and_survives_nesting_and_panics() {
+    static V: ContextVar<u32> = ContextVar::new("v");
+    static T: ContextVar<Arc<Tracked>> = ContextVar::new("tracked");
+    let drops = counter();
+    let ctx = Context::new();
+    let (other, snapshot) = ctx
+        .run(|| {
+            T.set(Tracked::new("other", &drops));
+            let other = Snapshot::capture();
+            T.set(Tracked::new("this", &counter()));
+            (other, Snapshot::capture())
+        })
+        .unwrap();
+    drop(ctx);
+    // Spares that are not these values are dropped before `f` runs.
+    let mut spares = Spares::new();
+    spares.push(other).unwrap();
+    let ((), _) = snapshot.clone().run_keeping_with(&mut spares, || {
+        assert_eq!(
+            count(&drops),
+            1,
+            "the other values' last handle went before f"
+        );
+    });
+    assert!(spares.is_empty());
+    // A nested run with spares of its own gives the outer ones back untouched.
+    let mut outer = Spares::new();
+    outer.push(snapshot.clone()).unwrap();
+    let inner_values = Snapshot::default();
+    let ((), back) = snapshot.clone().run_keeping_with(&mut outer, || {
+        let mut inner = Spares::new();
+        let ((), _) = inner_values.run_keeping_with(&mut inner, || drop(V.set(1)));
+        assert!(V.get().is_none());
+    });
+    assert_eq!(
+        outer.len(),
+        1,
+        "the inner write did not touch the outer spares"
+    );
+    assert!(back.is_empty(), "a write in a nested run counts as a write");
+    // A panic: the previous context comes back, the spares with it.
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        snapshot
+            .clone()
+            .run_keeping_with(&mut outer, || panic!("boom"))
+    }));
+    assert!(unwound.is_err());
+    assert_eq!(outer.len(), 1);
+    assert_eq!(V.get(), None);
 }
