@@ -58,7 +58,9 @@ impl Captured {
 /// So when the last job of a burst is done, whatever only the burst's contexts held is
 /// gone before its `result()` returns, as when each job dropped its own. While more jobs
 /// are queued, a held reference can outlive its job by a little: until the worker starts
-/// the next job (when that job carries other values).
+/// the next job, when that job carries other values; when it carries the same ones, they
+/// are lent to its run ([`Snapshot::run_keeping_with`]), whose first write drops them, so
+/// that a value the job replaces is dropped at that write as it would be without them.
 ///
 /// A job's values are counted by the submitting thread (at `submit`) and, without this, the
 /// count was decremented by the worker at the job's end: one cache line moving between
