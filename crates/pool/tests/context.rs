@@ -58,6 +58,15 @@ impl Drop for Tracked {
 
 static HELD: ContextVar<Arc<Tracked>> = ContextVar::new("held");
 
+/// Rounds of the repeated checks (fewer under Miri, which runs them ~100× slower).
+fn rounds() -> usize {
+    if cfg!(miri) {
+        3
+    } else {
+        20
+    }
+}
+
 /// Waits until `drops` reaches `n` (a worker drops the last reference to a job's values
 /// right after the job, before it waits for more work); false after 10 s.
 fn dropped(drops: &AtomicUsize, n: usize) -> bool {
@@ -83,7 +92,10 @@ fn a_jobs_captured_values_are_dropped_once_no_job_holds_them() {
     let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
     let token = HELD.set(Arc::new(Tracked(drops.clone(), false)));
     let mut handles = vec![pool.submit(move || gate_rx.recv().is_ok()).unwrap()];
-    handles.extend((0..200).map(|_| pool.submit(|| HELD.with(|v| v.is_some())).unwrap()));
+    handles.extend(
+        (0..if cfg!(miri) { 20 } else { 200 })
+            .map(|_| pool.submit(|| HELD.with(|v| v.is_some())).unwrap()),
+    );
     HELD.reset(token).unwrap();
     assert_eq!(drops.load(Ordering::SeqCst), 0);
     gate_tx.send(()).unwrap();
@@ -132,7 +144,7 @@ fn a_panicking_drop_of_a_kept_value_does_not_stop_the_worker() {
 fn after_the_last_result_no_captured_value_is_held_by_the_pool() {
     let pool = ThreadPool::builder().max_workers(2).build().unwrap();
     let drops = Arc::new(AtomicUsize::new(0));
-    for round in 1..=20 {
+    for round in 1..=rounds() {
         let token = HELD.set(Arc::new(Tracked(drops.clone(), false)));
         let handles: Vec<_> = (0..round * 10)
             .map(|_| pool.submit(|| HELD.with(|v| v.is_some())).unwrap())
@@ -158,7 +170,7 @@ fn values_only_a_finished_job_held_are_dropped_before_its_waiters_are_woken() {
     }
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
     let drops = Arc::new(AtomicUsize::new(0));
-    for round in 1..=20 {
+    for round in 1..=rounds() {
         let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
         let (seen_tx, seen_rx) = std::sync::mpsc::channel();
         let token = HELD.set(Arc::new(Tracked(drops.clone(), false)));
@@ -182,7 +194,7 @@ fn values_only_a_finished_job_held_are_dropped_before_its_waiters_are_woken() {
 fn values_only_a_finished_job_held_are_dropped_before_its_result_returns() {
     let pool = ThreadPool::builder().max_workers(1).build().unwrap();
     let drops = Arc::new(AtomicUsize::new(0));
-    for round in 1..=20 {
+    for round in 1..=rounds() {
         let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
         let token = HELD.set(Arc::new(Tracked(drops.clone(), false)));
         let job = pool.submit(move || gate_rx.recv().is_ok()).unwrap();
