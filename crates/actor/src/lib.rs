@@ -165,8 +165,9 @@
 //! sender's context, and "(no context)" with propagation off
 //! ([`Builder::propagate_context`]; a handler still gets a fresh context).
 //!
-//! The report below meets every target but one: the `tell` is just over its bound against
-//! raw tokio (1.31×), and further over it with a var set in the sender's context. The
+//! The report below meets every target, the "(1 var set)" forms included (a `tell` with
+//! a var set costs ~1.1–1.2× one with an empty context: the sender counts the message's
+//! values and the actor's thread drops them, one cache line moving per message). The
 //! `ask` meets its CPython target against both the seed's reply-queue actor and the
 //! faster reply-future one.
 //!
@@ -178,7 +179,10 @@
 //! slot instead of a box (a box freed on the actor's thread after the sender's thread
 //! allocated it was most of the gap to raw tokio); the running handler's future lives in a
 //! slot of the actor's task instead of a box per message, and is called in its first poll
-//! (one context entry for the call and that poll); the system lane is peeked only when its
+//! (one context entry for the call and that poll), and that context is a
+//! [`contexture_ctxvar::OwnedContext`] (a map and an id: no entered flag, no published
+//! version; a told message went from 823 to 751 instructions against raw tokio's 521,
+//! callgrind, 2026-12-03); the system lane is peeked only when its
 //! count of sends moved; an idle turn does not re-register the system lane's waker; and
 //! `ask`'s usual future is just the reply's wait (no `memcpy` of a large `async` block). An
 //! ask is a raw tokio round trip (`mpsc` + `oneshot`) plus the actor's work, so its lead
