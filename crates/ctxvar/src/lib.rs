@@ -145,7 +145,7 @@
 //! The targets, and the row of the table below that answers each:
 //!
 //! - `get`: ≤ 3 ns and ≤ 0.5× OpenTelemetry's `Context` lookup, at 1 and 1,000 vars set
-//!   ("get/1", "get/1000"): the ratio is met, the 3 ns **missed** in this report (3.3–3.5 ns).
+//!   ("get/1", "get/1000"): the ratio is met, the 3 ns **missed** in this report (3.2–3.5 ns).
 //! - `set`: ≥ 3× faster than CPython's at 1, 100 and 10,000 vars ("set/…"); a `set` that
 //!   rebinds a var, its token dropped, ≤ 29 ns at every size ("set (rebind, token
 //!   dropped)", paired).
@@ -154,7 +154,7 @@
 //!   operations they need cost more than that, see "atomic floor" and below); the first
 //!   `set` after it, copy and drops included, well under CPython's
 //!   `ctx = copy_context(); ctx.run(var.set, v)` ("first set after copy_context", paired
-//!   with CPython): **missed above a few vars**, see below.
+//!   with CPython): **missed** from 8 vars up in this report, see below.
 //! - `run(noop)` ≤ 10 ns; the first `get` after entering a context ≤ 5 ns more than a later
 //!   one ("first get after entering", paired: `run(get)` against `run(noop)`).
 //! - The future adapter, per poll: ≤ 1.5× a `tokio::task_local!` scope ("adapter: poll
