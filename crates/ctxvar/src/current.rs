@@ -259,12 +259,7 @@ impl Here {
     pub(crate) fn leave(self, entered: &mut Entered) -> (Map, bool) {
         let mut state = self.state().borrow_mut();
         let written = state.version != entered.entered_at;
-        let prev_map = std::mem::take(&mut entered.prev_map);
-        let left = state.switch(prev_map, entered.prev_id).0;
-        if entered.prev_id & CTX_TAG != 0 {
-            nested_pop(); // no value dropped: the state holds the same version again
-        }
-        (left, written)
+        (state.switch_back(entered).0, written)
     }
 
     /// [`Here::leave`] for a run that installed spares: puts the enclosing run's (`outer`)
@@ -274,25 +269,14 @@ impl Here {
         let mut state = self.state().borrow_mut();
         state.spares.set(outer);
         let written = state.version != entered.entered_at;
-        let prev_map = std::mem::take(&mut entered.prev_map);
-        let left = state.switch(prev_map, entered.prev_id).0;
-        if entered.prev_id & CTX_TAG != 0 {
-            nested_pop(); // no value dropped: the state holds the same version again
-        }
-        (left, written)
+        (state.switch_back(entered).0, written)
     }
 
     /// [`Here::leave`] for an [`OwnedContext`](crate::OwnedContext): returns the left map
     /// and the id its context had at the end (a token made inside gave it one).
     #[inline]
     pub(crate) fn leave_keeping_id(self, entered: &mut Entered) -> (Map, u64) {
-        let mut state = self.state().borrow_mut();
-        let prev_map = std::mem::take(&mut entered.prev_map);
-        let left = state.switch(prev_map, entered.prev_id);
-        if entered.prev_id & CTX_TAG != 0 {
-            nested_pop(); // no value dropped: the state holds the same version again
-        }
-        left
+        self.state().borrow_mut().switch_back(entered)
     }
 }
 
@@ -476,6 +460,18 @@ impl State {
     #[inline]
     pub(crate) fn install_spares(&mut self, spares: *mut Spares) -> *mut Spares {
         self.spares.replace(spares)
+    }
+
+    /// Undoes [`State::enter`]: the map and context id it displaced are current again;
+    /// returns the map left and its context's id.
+    #[inline]
+    fn switch_back(&mut self, entered: &mut Entered) -> (Map, u64) {
+        let prev_map = std::mem::take(&mut entered.prev_map);
+        let left = self.switch(prev_map, entered.prev_id);
+        if entered.prev_id & CTX_TAG != 0 {
+            nested_pop(); // no value dropped: the state holds the same version again
+        }
+        left
     }
 
     /// Makes `map`, of context `ctx_id`, current; [`Here::leave`] undoes it.

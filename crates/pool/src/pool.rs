@@ -835,8 +835,6 @@ fn worker(shared: &Arc<Shared>) {
             let _ = shared.claim_idle();
         }
         shared.free_room();
-        // The job's own panics become its outcome; this guards what runs around it on this
-        // thread. The panic hook has reported it; the worker goes on serving.
         // Whether more is queued: the next message is taken now, for this worker.
         let mut more = || {
             if next.is_none() {
@@ -845,6 +843,8 @@ fn worker(shared: &Arc<Shared>) {
             next.is_some()
         };
         let propagate = shared.config.propagate_context;
+        // The job's own panics become its outcome; this guards what runs around it on this
+        // thread. The panic hook has reported it; the worker goes on serving.
         let waker = catch(|| job.run(&become_idle, propagate, &mut kept, &mut more))
             .ok()
             .flatten();
