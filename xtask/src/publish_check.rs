@@ -203,6 +203,15 @@ pub(crate) fn check(dry_run: bool) -> Result<(), String> {
     }
     let mut dry_run_failed = None;
     if dry_run {
+        let unpacked: Vec<String> = packages
+            .iter()
+            .filter_map(|package| {
+                let name = package.get("name").and_then(Json::as_str)?;
+                let version = package.get("version").and_then(Json::as_str)?;
+                Some(format!("{name}-{version}"))
+            })
+            .collect();
+        forget_stale_unpacked(&unpacked);
         dry_run_failed = publish_dry_run().err();
     }
     match (failed.is_empty(), dry_run_failed) {
@@ -272,6 +281,50 @@ fn docs_rs_build(packages: &[&str]) -> Result<(), String> {
         )),
         Err(err) => Err(format!("could not start cargo: {err}")),
     }
+}
+
+/// Removes copies of this workspace's packages (`name-version`) that an earlier
+/// `cargo publish --workspace --dry-run` unpacked from its temporary local registry under
+/// `$CARGO_HOME/registry/src/-<hash>/`: cargo reuses such a copy when the version is
+/// unchanged, so the next dry run verified a crate against the old source of its sibling
+/// (seen: `contexture-pool` built against a `contexture-ctxvar` without the API it uses).
+/// crates.io's own copies (`index.crates.io-…`) are left alone.
+fn forget_stale_unpacked(unpacked: &[String]) {
+    let Some(src) = cargo_home().map(|home| home.join("registry").join("src")) else {
+        return;
+    };
+    let Ok(registries) = std::fs::read_dir(&src) else {
+        return;
+    };
+    let registries: Vec<String> = registries
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    for stale in stale_unpacked(&registries, unpacked) {
+        let path = src.join(&stale);
+        if path.is_dir() && std::fs::remove_dir_all(&path).is_ok() {
+            println!("removed a stale unpacked copy: {}", path.display());
+        }
+    }
+}
+
+/// `registry/package` paths (relative to `registry/src`) of the workspace's packages in
+/// the temporary local registries (`-<hash>`) among `registries`.
+fn stale_unpacked(registries: &[String], unpacked: &[String]) -> Vec<String> {
+    registries
+        .iter()
+        .filter(|registry| registry.starts_with('-'))
+        .flat_map(|registry| unpacked.iter().map(move |pkg| format!("{registry}/{pkg}")))
+        .collect()
+}
+
+/// `$CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> Option<std::path::PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cargo"))
+        })
 }
 
 /// `cargo publish --workspace --dry-run --allow-dirty`, after checking cargo's version.
@@ -541,6 +594,19 @@ mod tests {
             );
         }
         assert_eq!(found.len(), expected.len(), "{found:#?}");
+    }
+
+    #[test]
+    fn only_the_temporary_registries_lose_their_unpacked_workspace_crates() {
+        let registries = vec![
+            "index.crates.io-1949cf8c6b5b557f".to_owned(),
+            "-14cd1cce6819ff87".to_owned(),
+        ];
+        let unpacked = vec!["contexture-ctxvar-0.1.0".to_owned()];
+        assert_eq!(
+            stale_unpacked(&registries, &unpacked),
+            ["-14cd1cce6819ff87/contexture-ctxvar-0.1.0"]
+        );
     }
 
     #[test]
