@@ -16,8 +16,9 @@
 //! - [`Snapshot`]: the current context's values (one pointer) and the [`hook`] extensions
 //!   captured with them, to run one piece of work in later on any thread
 //!   ([`Snapshot::capture`], [`Snapshot::run`], [`Snapshot::run_keeping`]); what pool jobs
-//!   carry. [`Spares`]: references to one version kept to be dropped together, lent to a
-//!   run with [`Snapshot::run_keeping_with`] (a pool worker's batch).
+//!   carry. [`Spares`]: references to one version kept to be given back together (one
+//!   atomic subtraction), lent to a run with [`Snapshot::run_keeping_with`] (a pool
+//!   worker's batch).
 //! - [`OwnedContext`]: a context held by one piece of work that runs in steps (a future's
 //!   polls, an actor message's handler): [`run`](OwnedContext::run) keeps its writes and
 //!   tokens from one step to the next; two words, no atomic operation to enter or leave.
@@ -62,9 +63,10 @@
 //! # How it works
 //!
 //! **The map.** A context is a persistent map from var id to (name, `Arc<dyn Any>` value),
-//! behind a single `Arc` whose address identifies the version (its contents start on the
-//! cache line after the counts, so that threads entering a shared version do not pull the
-//! line that captures and drops write). Up to 32 vars it is a `Vec`
+//! behind a single reference count whose address identifies the version (an `Arc` of our
+//! own: its contents start on the cache line after the count, so that threads entering a
+//! shared version do not pull the line that captures and drops write, and references kept
+//! together can be given back in one atomic subtraction). Up to 32 vars it is a `Vec`
 //! sorted by id; above, our own hash array mapped trie (16-way `Arc` nodes keyed by a
 //! bijective hash of the id, so no collision lists; a rebind replaces only the value). Copying is
 //! one reference-count increment whatever the size. A write is in place when the version is
@@ -207,6 +209,7 @@
 #![warn(missing_docs)]
 
 mod context;
+mod counted;
 mod current;
 mod error;
 mod future;

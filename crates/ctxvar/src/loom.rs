@@ -3,11 +3,17 @@
 //!
 //! Loom models the protocol of a `Context`'s entered flag, its parked map (an `UnsafeCell`
 //! the flag guards) and its snapshot mutex. Two things always come from std: the id
-//! counters ([`IdCounter`], a plain number source that must be usable in a `static`) and
-//! [`Arc`] (values are `Arc<dyn Any>`, and loom's `Arc` cannot hold an unsized value).
+//! counters ([`IdCounter`], a plain number source that must be usable in a `static`), and
+//! reference counts: [`Arc`] (values are `Arc<dyn Any>`, and loom's `Arc` cannot hold an
+//! unsized value) and the [`counts`] of map versions (`crate::counted`, an `Arc` of ours).
 
 pub(crate) use std::sync::atomic::AtomicU64 as IdCounter;
 pub(crate) use std::sync::Arc;
+
+/// The atomics of `crate::counted`'s reference counts: std's, as `Arc`'s.
+pub(crate) mod counts {
+    pub(crate) use std::sync::atomic::{fence, AtomicUsize, Ordering};
+}
 
 #[cfg(not(contexture_loom))]
 pub(crate) use std::sync::atomic::{AtomicBool, Ordering};

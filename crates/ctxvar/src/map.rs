@@ -9,12 +9,14 @@
 //! | `Small` | up to [`SMALL_MAX`] vars: a `Vec` sorted by id | one refcount | binary search; in place when unshared, else one copy of ≤ 32 entries |
 //! | `Large` | above that: a hash array mapped trie keyed by var id ([`Trie`]) | one refcount | O(log n) path copy, in place when unshared |
 //!
-//! Either shape sits behind one `Arc`, whose address identifies the version.
+//! Either shape sits behind one reference count (`crate::counted::Counted`), whose address
+//! identifies the version.
 //!
 //! A map never goes back from `Large` to `Small` (it would only move the cost around).
 
 use std::any::Any;
 
+use crate::counted::Counted;
 use crate::loom::Arc;
 use crate::trie::Trie;
 
@@ -33,25 +35,15 @@ pub(crate) struct Entry {
 
 /// The map of one context version: a single pointer (so that moving it between a context
 /// and a thread's state is one register, not a two-word copy that stalls store forwarding),
-/// `None` when empty. Cloning it is O(1).
+/// `None` when empty. Cloning it is O(1): one reference count, in a [`Counted`] (whose
+/// count sits a cache line before the contents, and whose forgotten references can be
+/// given back together: see [`Map::give_back`]).
 #[derive(Clone, Default)]
-pub(crate) struct Map(Option<Arc<Inner>>);
+pub(crate) struct Map(Option<Counted<Inner>>);
 
 /// One version's contents and its stamp.
-///
-/// Its stamp and shape start 64 bytes after the `Arc`'s reference counts (`_apart`), so
-/// on the next cache line whatever the allocation's address: a version shared by jobs on
-/// several threads has its counts written by every capture and drop, and its stamp and
-/// entries read by every entry into it; on one line, each read on a worker pulled the line
-/// away from the submitting thread (measured: a pool job with a request id set cost 2.5×
-/// an empty-context one). Padding rather than `align(64)`: an over-aligned allocation
-/// took the allocator's slow aligned path on every copy (the first `set` after a copy
-/// went from ~250 to ~370 ns).
 #[derive(Clone)]
-#[repr(C)]
 struct Inner {
-    /// Fills the rest of the counts' cache line (`ArcInner` puts two `usize` counts first).
-    _apart: Apart,
     /// Unique in the process to these contents: given fresh ([`crate::current::fresh_id`])
     /// by every write that makes or changes an `Inner` (a clone made by `make_mut` is
     /// written, so restamped, before anyone reads it), never reused. The lookup cache keys
@@ -60,11 +52,6 @@ struct Inner {
     stamp: u64,
     shape: Shape,
 }
-
-/// 64 bytes minus the `Arc`'s two counts, never written nor read.
-#[derive(Clone, Copy)]
-#[allow(dead_code)] // only its size matters
-struct Apart(std::mem::MaybeUninit<[u8; 64 - 2 * std::mem::size_of::<usize>()]>);
 
 #[derive(Clone)]
 enum Shape {
@@ -86,22 +73,22 @@ impl Map {
         }
     }
 
-    /// The contents, for writing: in place when the `Arc` is unshared, else after one copy
-    /// of the small vector (or of the trie's root).
+    /// The contents, for writing: in place when the version is unshared, else after one
+    /// copy of the small vector (or of the trie's root).
     ///
     /// # Safety
     ///
-    /// With `known_unique`, the caller guarantees that no other `Arc` or `Weak` to this
-    /// version exists (see `State::unique`), which skips `make_mut`'s atomic check.
+    /// With `known_unique`, the caller guarantees that no other reference to this version
+    /// exists (see `State::unique`), which skips `make_mut`'s atomic check.
     #[inline]
-    unsafe fn inner_mut(arc: &mut Arc<Inner>, known_unique: bool) -> &mut Inner {
+    unsafe fn inner_mut(counted: &mut Counted<Inner>, known_unique: bool) -> &mut Inner {
         if known_unique {
-            // SAFETY: the caller guarantees this is the only handle to the allocation, and
-            // `&mut arc` keeps it so for the returned lifetime: nobody else can read or
-            // write `Inner` meanwhile (what `Arc::get_mut` would check with an atomic).
-            unsafe { &mut *Arc::as_ptr(arc).cast_mut() }
+            // SAFETY: the caller guarantees this is the only reference, and `&mut counted`
+            // keeps it so for the returned lifetime (what `make_mut` would check with an
+            // atomic load).
+            unsafe { Counted::get_mut_unchecked(counted) }
         } else {
-            Arc::make_mut(arc)
+            Counted::make_mut(counted)
         }
     }
 
@@ -152,8 +139,7 @@ impl Map {
             let at = Arc::as_ptr(&value).cast::<()>();
             let mut v = Vec::with_capacity(4);
             v.push((id, Entry { name, value }));
-            self.0 = Some(Arc::new(Inner {
-                _apart: Apart(std::mem::MaybeUninit::uninit()),
+            self.0 = Some(Counted::new(Inner {
                 stamp,
                 shape: Shape::Small(v),
             }));
@@ -244,15 +230,31 @@ impl Map {
     pub(crate) fn holds_nothing_alone(&self) -> bool {
         self.0
             .as_ref()
-            .is_none_or(|arc| Arc::strong_count(arc) != 1)
+            .is_none_or(|counted| Counted::count(counted) != 1)
+    }
+
+    /// Gives back, in one atomic step, `n` references to this version that were forgotten
+    /// (the maps of `n` snapshots of these same values, `mem::forget`-ten): what `Spares`
+    /// owes for the jobs whose references it kept. This map's own reference stays.
+    ///
+    /// # Safety
+    ///
+    /// `n` maps of this very version (none when empty) were forgotten, and none of those
+    /// references was given back yet.
+    #[inline]
+    pub(crate) unsafe fn give_back(&self, n: usize) {
+        if let Some(counted) = &self.0 {
+            // SAFETY: forwarded from the caller.
+            unsafe { Counted::give_back(counted, n) };
+        }
     }
 
     pub(crate) fn drop_each(self, mut drop_one: impl FnMut(Value)) {
-        let Some(arc) = self.0 else { return };
-        if Arc::strong_count(&arc) != 1 {
-            return; // shared: released by the drop of `arc` (a plain load first, no CAS)
+        let Some(counted) = self.0 else { return };
+        if Counted::count(&counted) != 1 {
+            return; // shared: released by the drop of `counted` (a plain load first, no CAS)
         }
-        match Arc::try_unwrap(arc) {
+        match Counted::try_unwrap(counted) {
             Ok(Inner {
                 shape: Shape::Small(v),
                 ..
@@ -281,7 +283,7 @@ impl Map {
     #[inline]
     pub(crate) fn ptr_eq(&self, other: &Map) -> bool {
         match (&self.0, &other.0) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (Some(a), Some(b)) => Counted::ptr_eq(a, b),
             (a, b) => a.is_none() && b.is_none(),
         }
     }

@@ -265,7 +265,10 @@ impl Snapshot {
 /// [`Snapshot::same_values`]), kept to be dropped together: a pool worker keeps those of
 /// the jobs it ended, and lends them to the next job's run with
 /// [`Snapshot::run_keeping_with`]. Holding only one version is what lets that run check
-/// them in O(1).
+/// them in O(1), and what lets [`release`](Spares::release) give all of them but one back
+/// in a single atomic step (one write to the reference count, where dropping them one by
+/// one wrote it once per reference, each time taking its cache line from the thread that
+/// captures them).
 ///
 /// ```
 /// use contexture_ctxvar::{ContextVar, Snapshot, Spares};
@@ -278,12 +281,18 @@ impl Snapshot {
 /// V.set(2); // other values: refused, handed back
 /// assert!(spares.push(Snapshot::capture()).is_err());
 /// assert_eq!(spares.len(), 2);
-/// while let Some(one) = spares.pop() {
-///     drop(one);
-/// }
+/// let last = spares.release(); // the other reference is given back here
+/// assert!(spares.is_empty());
+/// drop(last); // may be the values' last handle: drop it where a panic is caught
 /// ```
 #[derive(Default)]
-pub struct Spares(Vec<Snapshot>);
+pub struct Spares {
+    /// One of the references, held as a snapshot (none kept: `None`).
+    kept: Option<Snapshot>,
+    /// How many more references to `kept`'s version were pushed: each one's snapshot was
+    /// forgotten (its count stays, owed by us), to be given back by `release`.
+    owed: usize,
+}
 
 impl Spares {
     /// No references.
@@ -292,11 +301,14 @@ impl Spares {
     /// assert!(contexture_ctxvar::Spares::new().is_empty());
     /// ```
     pub fn new() -> Spares {
-        Spares(Vec::new())
+        Spares {
+            kept: None,
+            owed: 0,
+        }
     }
 
     /// Keeps `snapshot` if it holds the same values as those kept (or none are kept); else
-    /// hands it back. An empty snapshot is accepted only into empty spares.
+    /// hands it back. Empty snapshots are the same values as each other.
     ///
     /// ```
     /// use contexture_ctxvar::{Snapshot, Spares};
@@ -310,30 +322,38 @@ impl Spares {
     /// The snapshot, when it holds other values than those kept.
     #[inline]
     pub fn push(&mut self, snapshot: Snapshot) -> Result<(), Snapshot> {
-        if self
-            .0
-            .first()
-            .is_some_and(|kept| !kept.same_values(&snapshot))
-        {
-            return Err(snapshot);
+        match &self.kept {
+            None => self.kept = Some(snapshot),
+            Some(kept) if kept.same_values(&snapshot) => {
+                // Its reference stays counted, owed by us: `release` gives it back.
+                std::mem::forget(snapshot);
+                self.owed += 1;
+            }
+            Some(_) => return Err(snapshot),
         }
-        self.0.push(snapshot);
         Ok(())
     }
 
-    /// One of the references, to drop (each on its own, e.g. with its panic caught), or
-    /// `None` when none is kept.
+    /// Gives back every kept reference but one, in one atomic step, and hands out that
+    /// last one (`None` when none is kept): it may be the last handle to its values, so
+    /// drop it where a value's panicking `Drop` is caught (or let it resume the panic).
+    /// Afterwards none is kept.
     ///
     /// ```
     /// use contexture_ctxvar::{Snapshot, Spares};
     ///
     /// let mut spares = Spares::new();
     /// spares.push(Snapshot::capture()).unwrap();
-    /// assert!(spares.pop().is_some() && spares.pop().is_none());
+    /// assert!(spares.release().is_some() && spares.release().is_none());
     /// ```
     #[inline]
-    pub fn pop(&mut self) -> Option<Snapshot> {
-        self.0.pop()
+    pub fn release(&mut self) -> Option<Snapshot> {
+        let kept = self.kept.take()?;
+        // SAFETY: `owed` snapshots of `kept`'s very version were forgotten by `push`, and
+        // none was given back (`owed` goes to 0 here, and only `push` adds to it while
+        // `kept` is this version).
+        unsafe { kept.0.give_back(std::mem::take(&mut self.owed)) };
+        Some(kept)
     }
 
     /// Whether `snapshot` holds the values kept here (false when none are kept).
@@ -348,8 +368,8 @@ impl Spares {
     /// ```
     #[inline]
     pub fn holds(&self, snapshot: &Snapshot) -> bool {
-        self.0
-            .first()
+        self.kept
+            .as_ref()
             .is_some_and(|kept| kept.same_values(snapshot))
     }
 
@@ -360,7 +380,7 @@ impl Spares {
     /// ```
     #[inline]
     pub fn len(&self) -> usize {
-        self.0.len()
+        usize::from(self.kept.is_some()) + self.owed
     }
 
     /// Whether none is kept.
@@ -370,15 +390,21 @@ impl Spares {
     /// ```
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.kept.is_none()
+    }
+}
+
+impl Drop for Spares {
+    /// Gives the references back ([`release`](Spares::release)); the last one's values, if
+    /// no one else holds them, are dropped as a [`Snapshot`]'s are.
+    fn drop(&mut self) {
+        drop(self.release());
     }
 }
 
 impl fmt::Debug for Spares {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Spares")
-            .field("len", &self.0.len())
-            .finish()
+        f.debug_struct("Spares").field("len", &self.len()).finish()
     }
 }
 

@@ -304,3 +304,46 @@ fn run_keeping_with_drops_spares_of_other_values_first_and_survives_nesting_and_
     assert_eq!(outer.len(), 1);
     assert_eq!(V.get(), None);
 }
+
+/// `Spares::release` gives all references but one back at once and hands out the last one:
+/// the values live until that one goes (or until the spares drop, which releases them).
+#[test]
+fn spares_release_all_but_one_reference_and_the_last_one_drops_the_values() {
+    static T: ContextVar<Arc<Tracked>> = ContextVar::new("tracked");
+    let drops = counter();
+    let ctx = Context::new();
+    let captured = || {
+        ctx.run(|| {
+            if T.get().is_none() {
+                T.set(Tracked::new("kept", &drops));
+            }
+            Snapshot::capture()
+        })
+        .unwrap()
+    };
+    let mut spares = Spares::new();
+    for _ in 0..5 {
+        spares.push(captured()).unwrap();
+    }
+    assert_eq!(spares.len(), 5);
+    // An empty snapshot is other values than these: handed back, nothing lost.
+    assert!(spares.push(Snapshot::default()).unwrap_err().is_empty());
+    drop(ctx); // the spares are the values' last handles now
+    let last = spares.release().expect("five were kept");
+    assert_eq!((spares.len(), spares.release().is_none()), (0, true));
+    assert_eq!(count(&drops), 0, "the last reference still holds them");
+    drop(last);
+    assert_eq!(count(&drops), 1);
+
+    // Dropping the spares releases them too; refilled after a release, they work again.
+    let drops = counter();
+    let ctx = Context::new();
+    ctx.run(|| T.set(Tracked::new("again", &drops))).unwrap();
+    for _ in 0..3 {
+        spares.push(ctx.run(Snapshot::capture).unwrap()).unwrap();
+    }
+    drop(ctx);
+    assert_eq!(count(&drops), 0);
+    drop(spares);
+    assert_eq!(count(&drops), 1);
+}
