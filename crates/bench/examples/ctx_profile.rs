@@ -1,6 +1,6 @@
 //! Loops for profiling (callgrind, `objdump`): `cargo run --release -p contexture-bench
 //! --example ctx_profile -- WHICH [N]`, WHICH one of `local`, `thread_local`, `set1`,
-//! `set10000`, `adapter`, `adapter_shared`, `adapter_opaque`, `tokio_scope`, `tokio_opaque`, `run_noop`, `run_get`,
+//! `set10000`, `adapter`, `adapter_shared`, `adapter_opaque`, `tokio_scope`, `tokio_opaque`, `run_noop`, `run_noop_top`, `run_get`,
 //! `run_get2`, `snap_noop`, `snap_get`, `snap_get2`, `copy_set1`, `copy_set8`,
 //! `copy_set1000`, `copy_set10000`.
 //!
@@ -201,6 +201,13 @@ fn main() {
             }
             let mut fut = Box::pin(TASK_LOCAL.scope(1, Pending));
             adapter_loop(fut.as_mut(), n);
+        }
+        "run_noop_top" => {
+            // At the thread's top level (no enclosing `Context::run`: nothing nested).
+            static V: ContextVar<u64> = ContextVar::new("top");
+            V.set(1);
+            let ctx = copy_context();
+            timed_loop(n, || ctx.run(|| black_box(())).unwrap());
         }
         "run_noop" | "run_get" | "run_get2" | "snap_noop" | "snap_get" | "snap_get2" => {
             with_vars_set(8, |v| {

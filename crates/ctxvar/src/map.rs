@@ -279,6 +279,21 @@ impl Map {
         }
     }
 
+    /// This map's pointer, copied without counting a reference: an alias that must not be
+    /// dropped (hence `ManuallyDrop`), only read or cloned (a clone counts itself).
+    ///
+    /// # Safety
+    ///
+    /// The alias is used only while `self`'s version is kept alive and unchanged by its
+    /// owner (`self` itself, or wherever it moves to).
+    #[inline]
+    pub(crate) unsafe fn alias(&self) -> std::mem::ManuallyDrop<Map> {
+        // SAFETY: a bitwise copy of a pointer; it is never dropped (`ManuallyDrop`), so it
+        // gives back no reference, and by the caller's guarantee it is only used while the
+        // version it points at is alive and unchanged.
+        std::mem::ManuallyDrop::new(unsafe { std::ptr::read(self) })
+    }
+
     /// Whether both are the same version (no write happened between them), or both empty.
     #[inline]
     pub(crate) fn ptr_eq(&self, other: &Map) -> bool {

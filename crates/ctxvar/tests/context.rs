@@ -386,6 +386,26 @@ fn a_nested_entry_on_the_same_thread_shows_the_outer_context_live() {
 
 static V0: ContextVar<u32> = ContextVar::new("v0");
 
+/// What a nested entry records of the outer context counts no reference of its own; a copy
+/// taken through it counts one: it keeps the outer values after the nested entry exits, the
+/// outer context writes again (a copy, not in place) and is dropped.
+#[test]
+fn a_copy_taken_through_a_nested_entry_outlives_it() {
+    static X: ContextVar<String> = ContextVar::new("x-owned");
+    let ctx1 = Context::new();
+    let copy = ctx1
+        .run(|| {
+            X.set("before".to_owned());
+            let copy = Context::new().run(|| ctx1.copy()).unwrap();
+            X.set("after".to_owned());
+            copy
+        })
+        .unwrap();
+    assert_eq!(ctx1.get(&X).as_deref(), Some("after"));
+    drop(ctx1);
+    assert_eq!(copy.get(&X).as_deref(), Some("before"));
+}
+
 /// The nested record is only for this thread: another thread still sees the version of the
 /// last exit while the context is entered here.
 #[test]
