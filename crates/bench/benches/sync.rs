@@ -841,6 +841,12 @@ fn barrier_cpu_use(c: &mut Criterion) {
         if rows.is_empty() {
             return;
         }
+        // The round as a paired block (ours and std; the third contender only measures the
+        // counter), the line the report reads.
+        print!(
+            "\nsync barrier round, 4 threads on 2 cores: per round: {}",
+            summary.clone().first(2)
+        );
         let median = contexture_bench::interleaved::median;
         let col = |i: usize| median(rows.iter().map(|r| r[i]).collect());
         let ratio = |a: usize, b: usize| median(rows.iter().map(|r| r[a] / r[b]).collect());

@@ -147,6 +147,17 @@ impl std::fmt::Display for Summary {
     }
 }
 
+impl Summary {
+    /// Only the first `k` contenders (ours and the anchors before a contender that is not
+    /// one, such as a background load's own measure).
+    pub fn first(mut self, k: usize) -> Summary {
+        self.names.truncate(k);
+        self.ns.truncate(k);
+        self.ratios.truncate(k.saturating_sub(1));
+        self
+    }
+}
+
 /// The median of `v` (the upper one for an even length); NaN when empty.
 pub fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
