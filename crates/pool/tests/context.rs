@@ -122,6 +122,27 @@ fn a_jobs_captured_values_are_dropped_once_no_job_holds_them() {
     );
 }
 
+/// A job that panics while the worker holds the values of the jobs before it (the same
+/// values, nobody waiting for any of them): its run never hands them back, and the worker
+/// lets them go before it waits for more work.
+#[test]
+fn values_kept_across_a_panicking_job_are_dropped_before_the_worker_waits() {
+    let pool = ThreadPool::builder().max_workers(1).build().unwrap();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let token = HELD.set(Arc::new(Tracked(drops.clone(), false)));
+    let gate = pool.submit(move || gate_rx.recv().is_ok()).unwrap();
+    let quiet = pool.submit(|| HELD.with(|v| v.is_some())).unwrap();
+    let panics = pool
+        .submit(|| -> bool { panic!("a job that panics after two kept ones") })
+        .unwrap();
+    HELD.reset(token).unwrap(); // the jobs hold the last references now
+    drop((gate, quiet, panics)); // nobody waits: no release for a waiter at a job's end
+    gate_tx.send(()).unwrap();
+    assert!(dropped(&drops, 1), "released before the worker waited");
+    assert_eq!(pool.submit(|| 3).unwrap().result(), Ok(3));
+}
+
 /// A value whose `Drop` panics when the worker drops the last reference to it: caught,
 /// the worker goes on serving, nothing aborts.
 #[test]
